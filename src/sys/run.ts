@@ -1,0 +1,95 @@
+// Running external programs safely: argument arrays only (never a shell), a timeout, stdin
+// fed from a string, stdout/stderr captured, and a failure turned into a NetswitchError that
+// names the command and quotes its stderr.
+import { spawn } from 'node:child_process';
+import { ErrorCode, NetswitchError } from '../model/errors.ts';
+
+export interface RunOptions {
+  /** Written to the program's stdin, which is then closed. */
+  input?: string;
+  /** Kill the program after this long (default 60 s). */
+  timeoutMs?: number;
+  /** Extra environment variables (merged over process.env). */
+  env?: Record<string, string | undefined>;
+  /** Throw when the program exits non-zero (default true). */
+  check?: boolean;
+  cwd?: string;
+}
+
+export interface RunResult {
+  argv: readonly string[];
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+export function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const [file, ...args] = argv;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+      cwd: options.cwd,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => {}); // the program may exit before reading its input
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(
+        new NetswitchError(ErrorCode.Command, `cannot run ${file}: ${e.message}`, {
+          hint: `install the program that provides '${file}' (scripts/setup does)`,
+          cause: e,
+          context: { argv },
+        }),
+      );
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const result: RunResult = {
+        argv,
+        code: code ?? 128,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      };
+      if (timedOut) {
+        reject(new NetswitchError(ErrorCode.Timeout, `${describe(argv)} timed out after ${timeoutMs} ms`, { context: { argv } }));
+      } else if (result.code !== 0 && options.check !== false) {
+        const why = result.stderr.trim() || (signal ? `killed by ${signal}` : `exit code ${result.code}`);
+        reject(new NetswitchError(ErrorCode.Command, `${describe(argv)} failed: ${why}`, { context: { ...result } }));
+      } else {
+        resolve(result);
+      }
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Run and parse stdout as JSON (for `ip -json`, `ovs-vsctl -f json`, ...). */
+export async function runJson<T>(argv: readonly string[], options: RunOptions = {}): Promise<T> {
+  const { stdout } = await run(argv, options);
+  try {
+    return JSON.parse(stdout || 'null') as T;
+  } catch (e) {
+    throw new NetswitchError(ErrorCode.Command, `${describe(argv)} printed output that is not JSON`, { cause: e });
+  }
+}
+
+/** A command line for messages and logs; quoted so it can be pasted into a shell. */
+export function describe(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(' ');
+}
+
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
