@@ -1,0 +1,93 @@
+// Everything netswitch keeps lives in one state dir: the running config, the safe
+// (persisted) config, the devices it owns, the journal of an apply in progress, and the
+// lock that makes applies one at a time. Files are replaced atomically (write + rename).
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Config, emptyConfig } from '../model/config.ts';
+import { ErrorCode, NetswitchError } from '../model/errors.ts';
+
+export function defaultStateDir(): string {
+  return process.env.NETSWITCH_STATE_DIR ?? '/var/lib/netswitch';
+}
+
+export class StateDir {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  async readJson<T>(name: string, fallback: T): Promise<T> {
+    try {
+      return JSON.parse(await readFile(this.path(name), 'utf8')) as T;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+      throw new NetswitchError(ErrorCode.Host, `cannot read ${this.path(name)}: ${(e as Error).message}`, { cause: e, hint: 'fix or remove the file' });
+    }
+  }
+
+  async writeJson(name: string, value: unknown): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = this.path(`.${name}.${process.pid}.tmp`);
+    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    await rename(tmp, this.path(name));
+  }
+
+  async remove(name: string): Promise<void> {
+    await rm(this.path(name), { force: true });
+  }
+
+  running(): Promise<Config> {
+    return this.readJson('running.json', emptyConfig());
+  }
+
+  safe(): Promise<Config | undefined> {
+    return this.readJson<Config | undefined>('safe.json', undefined);
+  }
+
+  async owned(): Promise<Set<string>> {
+    return new Set(await this.readJson<string[]>('owned.json', []));
+  }
+
+  /** Takes the apply lock; a lock left by a dead process is taken over. */
+  async lock(): Promise<() => Promise<void>> {
+    await mkdir(this.dir, { recursive: true });
+    const file = this.path('lock');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fh = await open(file, 'wx');
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        return () => rm(file, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+        if (holder && holder !== process.pid && isAlive(holder)) {
+          throw new NetswitchError(ErrorCode.Busy, `another netswitch (pid ${holder}) is applying a change`, { hint: 'wait for it to finish, then try again' });
+        }
+        await rm(file, { force: true });
+      }
+    }
+    throw new NetswitchError(ErrorCode.Busy, `cannot take the lock ${file}`, { hint: 'remove it if no netswitch is running' });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie has exited; its pid is only not yet reaped.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,90 @@
+// Comparing two snapshots the way an operator would: what the host is configured to be, not
+// what it happens to be doing. Ifindexes, counters, operational state, timers and STP
+// topology are left out; everything that configuration decides is in. The rollback proof is
+// `diffSnapshots(before, after)` returning nothing.
+import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
+import type { Link, Snapshot } from '../model/snapshot.ts';
+
+const VOLATILE_INFO = new Set([
+  ...Object.values(BRIDGE_OPTIONS)
+    .filter((o) => o.readonly)
+    .map((o) => o.json),
+  // bonding: which slave is active and the 802.3ad aggregator come from negotiation
+  'active_slave',
+  'ad_info',
+]);
+
+export interface LinkDigest {
+  type: string;
+  mtu: number;
+  mac: string;
+  up: boolean;
+  master: string | null;
+  link: string | null;
+  info: Record<string, unknown>;
+  addresses: string[];
+}
+
+export function digestLink(l: Link): LinkDigest {
+  const info: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(l.info)) if (!VOLATILE_INFO.has(k)) info[k] = v;
+  return {
+    type: l.type,
+    mtu: l.mtu,
+    mac: l.mac,
+    up: l.up,
+    master: l.master ?? null,
+    link: l.type === 'vlan' ? (l.link ?? null) : null,
+    info,
+    addresses: l.addresses.map((a) => a.cidr).sort(),
+  };
+}
+
+function routeKey(r: Snapshot['routes'][number]): string {
+  return [r.family, r.table, r.type ?? 'unicast', r.dst, r.gateway ?? '', r.dev ?? '', r.protocol ?? '', r.scope ?? '', r.metric ?? '', r.prefsrc ?? ''].join(' ');
+}
+
+function ruleKey(r: Snapshot['rules'][number]): string {
+  return [r.family, r.priority, r.src ?? 'all', r.iif ?? '', r.table].join(' ');
+}
+
+/** Every difference between two snapshots, one sentence each; empty when they are the same. */
+export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
+  const out: string[] = [];
+  const names = new Set([...Object.keys(a.links), ...Object.keys(b.links)]);
+  for (const name of [...names].sort()) {
+    const la = a.links[name];
+    const lb = b.links[name];
+    if (!la) out.push(`link ${name} appeared`);
+    else if (!lb) out.push(`link ${name} disappeared`);
+    else {
+      const da = digestLink(la);
+      const db = digestLink(lb);
+      for (const key of Object.keys(da) as (keyof LinkDigest)[]) {
+        if (key === 'info') {
+          const keys = new Set([...Object.keys(da.info), ...Object.keys(db.info)]);
+          for (const k of keys) {
+            if (JSON.stringify(da.info[k]) !== JSON.stringify(db.info[k])) {
+              out.push(`link ${name} ${k}: ${JSON.stringify(da.info[k])} -> ${JSON.stringify(db.info[k])}`);
+            }
+          }
+        } else if (JSON.stringify(da[key]) !== JSON.stringify(db[key])) {
+          out.push(`link ${name} ${key}: ${JSON.stringify(da[key])} -> ${JSON.stringify(db[key])}`);
+        }
+      }
+    }
+  }
+  diffSets(a.routes.map(routeKey), b.routes.map(routeKey), 'route', out);
+  diffSets(a.rules.map(ruleKey), b.rules.map(ruleKey), 'rule', out);
+  if (a.nameservers.join(' ') !== b.nameservers.join(' ')) {
+    out.push(`nameservers: ${a.nameservers.join(' ') || '(none)'} -> ${b.nameservers.join(' ') || '(none)'}`);
+  }
+  return out;
+}
+
+function diffSets(a: string[], b: string[], what: string, out: string[]): void {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  for (const x of sa) if (!sb.has(x)) out.push(`${what} gone: ${x}`);
+  for (const x of sb) if (!sa.has(x)) out.push(`${what} new: ${x}`);
+}

@@ -1,0 +1,183 @@
+// Reading the host into one immutable Snapshot: three `ip -json` calls run side by side
+// (links with details, addresses and counters; IPv4 and IPv6 routes of every table; rules),
+// plus the nameservers of the resolv.conf netswitch manages.
+import { readFile } from 'node:fs/promises';
+import type { Address, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
+import { runJson } from '../sys/run.ts';
+
+interface IpAddrInfo {
+  family: 'inet' | 'inet6';
+  local: string;
+  prefixlen: number;
+  scope: string;
+  dynamic?: boolean;
+  noprefixroute?: boolean;
+}
+
+interface IpLink {
+  ifindex: number;
+  ifname: string;
+  flags: string[];
+  mtu: number;
+  operstate: string;
+  link_type: string;
+  address?: string;
+  master?: string;
+  link?: string;
+  linkinfo?: {
+    info_kind?: string;
+    info_data?: Record<string, unknown>;
+    info_slave_kind?: string;
+    info_slave_data?: Record<string, unknown>;
+  };
+  addr_info?: IpAddrInfo[];
+  stats64?: {
+    rx: { bytes: number; packets: number; errors: number; dropped: number };
+    tx: { bytes: number; packets: number; errors: number; dropped: number };
+  };
+}
+
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  table?: string;
+  protocol?: string;
+  scope?: string;
+  metric?: number;
+  prefsrc?: string;
+  type?: string;
+}
+
+interface IpRule {
+  priority: number;
+  src?: string;
+  srclen?: number;
+  table: string;
+  iif?: string;
+}
+
+/** Device types that stand for NICs: hardware, and the virtual NICs of test hosts. */
+const NIC_TYPES = new Set(['', 'veth', 'dummy']);
+
+export interface ReadOptions {
+  /** Include counters (for statistics); the rest of netswitch does not need them. */
+  stats?: boolean;
+  resolvConf?: string;
+}
+
+export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
+  const time = Date.now();
+  const [links, routes4, routes6, rules4, rules6, nameservers] = await Promise.all([
+    runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show']),
+    runJson<IpRoute[]>(['ip', '-json', '-4', 'route', 'show', 'table', 'all']),
+    runJson<IpRoute[]>(['ip', '-json', '-6', 'route', 'show', 'table', 'all']),
+    runJson<IpRule[]>(['ip', '-json', '-4', 'rule', 'show']),
+    runJson<IpRule[]>(['ip', '-json', '-6', 'rule', 'show']),
+    readNameservers(options.resolvConf ?? resolvConfPath()),
+  ]);
+  const snapshot: Snapshot = {
+    time,
+    links: Object.fromEntries(links.map((l) => [l.ifname, toLink(l)])),
+    routes: [...routes4.map((r) => toRoute(r, 4)), ...routes6.map((r) => toRoute(r, 6))],
+    rules: [...rules4.map((r) => toRule(r, 4)), ...rules6.map((r) => toRule(r, 6))],
+    nameservers,
+  };
+  return deepFreeze(snapshot);
+}
+
+export function resolvConfPath(): string {
+  return process.env.NETSWITCH_RESOLV_CONF ?? '/etc/resolv.conf';
+}
+
+export async function readNameservers(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1])
+    .filter((s): s is string => s !== undefined);
+}
+
+function toLink(l: IpLink): Link {
+  const type = l.linkinfo?.info_kind ?? '';
+  const info = l.linkinfo?.info_data ?? {};
+  const link: Link = {
+    name: l.ifname,
+    ifindex: l.ifindex,
+    kind: kindOf(type, l),
+    type,
+    mtu: l.mtu,
+    mac: l.address ?? '',
+    up: l.flags.includes('UP'),
+    operstate: l.operstate,
+    info,
+    slaveInfo: l.linkinfo?.info_slave_data ?? {},
+    addresses: (l.addr_info ?? []).map(toAddress),
+  };
+  if (l.master !== undefined) link.master = l.master;
+  if (type === 'vlan') {
+    if (l.link !== undefined) link.link = l.link;
+    link.vlanId = Number(info.id);
+  }
+  if (l.stats64) {
+    const { rx, tx } = l.stats64;
+    link.stats = {
+      rxBytes: rx.bytes,
+      txBytes: tx.bytes,
+      rxPackets: rx.packets,
+      txPackets: tx.packets,
+      rxErrors: rx.errors,
+      txErrors: tx.errors,
+      rxDropped: rx.dropped,
+      txDropped: tx.dropped,
+    };
+  }
+  return link;
+}
+
+function kindOf(type: string, l: IpLink): LinkKind {
+  if (type === 'bridge' || type === 'bond' || type === 'vlan') return type;
+  if (NIC_TYPES.has(type) && l.link_type === 'ether') return 'nic';
+  return 'other';
+}
+
+function toAddress(a: IpAddrInfo): Address {
+  return {
+    family: a.family === 'inet' ? 4 : 6,
+    cidr: `${a.local}/${a.prefixlen}`,
+    scope: a.scope,
+    dynamic: a.dynamic === true || (a.family === 'inet6' && a.scope === 'link'),
+  };
+}
+
+function toRoute(r: IpRoute, family: 4 | 6): Route {
+  const route: Route = { family, dst: r.dst, table: r.table ?? 'main' };
+  if (r.gateway !== undefined) route.gateway = r.gateway;
+  if (r.dev !== undefined) route.dev = r.dev;
+  if (r.protocol !== undefined) route.protocol = r.protocol;
+  if (r.scope !== undefined) route.scope = r.scope;
+  if (r.metric !== undefined) route.metric = r.metric;
+  if (r.prefsrc !== undefined) route.prefsrc = r.prefsrc;
+  if (r.type !== undefined) route.type = r.type;
+  return route;
+}
+
+function toRule(r: IpRule, family: 4 | 6): Rule {
+  const rule: Rule = { family, priority: r.priority, table: r.table };
+  if (r.src !== undefined) rule.src = r.srclen !== undefined ? `${r.src}/${r.srclen}` : r.src;
+  if (r.iif !== undefined) rule.iif = r.iif;
+  return rule;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,183 @@
+// Kernel bonding options (Documentation/networking/bonding.rst): parsing VDSM's option string
+// "mode=802.3ad miimon=100", normalizing the mode to its name, and checking each option's
+// name and value so a typo is a validation error instead of a kernel error mid-apply.
+
+export const BOND_MODES = [
+  'balance-rr',
+  'active-backup',
+  'balance-xor',
+  'broadcast',
+  '802.3ad',
+  'balance-tlb',
+  'balance-alb',
+] as const;
+export type BondMode = (typeof BOND_MODES)[number];
+export const DEFAULT_BOND_MODE: BondMode = 'balance-rr';
+
+type Check = (value: string) => string | undefined;
+
+const uint: Check = (v) => (/^\d+$/.test(v) ? undefined : 'expected a whole number');
+const oneOf =
+  (...names: string[]): Check =>
+  (v) =>
+    names.includes(v) ? undefined : `expected one of ${names.join(', ')}`;
+/** Options given by name or by their index (lacp_rate=1 is lacp_rate=fast). */
+const named = (...names: string[]): Check => {
+  const check = oneOf(...names, ...names.map((_, i) => String(i)));
+  return (v) => (check(v) ? `expected one of ${names.join(', ')} (or 0-${names.length - 1})` : undefined);
+};
+const ipv4List: Check = (v) =>
+  v.split(',').every((a) => /^\d{1,3}(\.\d{1,3}){3}$/.test(a)) ? undefined : 'expected IPv4 addresses separated by commas';
+const ifname: Check = (v) => (/^[^\s/:]{1,15}$/.test(v) ? undefined : 'expected an interface name');
+const mac: Check = (v) => (/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v) ? undefined : 'expected a MAC address');
+
+/** The options the kernel's bonding driver knows, with a check of each value. */
+export const BOND_OPTIONS: Record<string, Check> = {
+  mode: named(...BOND_MODES),
+  miimon: uint,
+  updelay: uint,
+  downdelay: uint,
+  peer_notif_delay: uint,
+  use_carrier: oneOf('0', '1'),
+  arp_interval: uint,
+  arp_ip_target: ipv4List,
+  arp_validate: named('none', 'active', 'backup', 'all', 'filter', 'filter_active', 'filter_backup'),
+  arp_all_targets: named('any', 'all'),
+  arp_missed_max: uint,
+  primary: ifname,
+  primary_reselect: named('always', 'better', 'failure'),
+  fail_over_mac: named('none', 'active', 'follow'),
+  xmit_hash_policy: named('layer2', 'layer3+4', 'layer2+3', 'encap2+3', 'encap3+4', 'vlan+srcmac'),
+  resend_igmp: uint,
+  num_grat_arp: uint,
+  num_unsol_na: uint,
+  all_slaves_active: oneOf('0', '1'),
+  min_links: uint,
+  lp_interval: uint,
+  packets_per_slave: uint,
+  tlb_dynamic_lb: oneOf('0', '1'),
+  lacp_rate: named('slow', 'fast'),
+  ad_select: named('stable', 'bandwidth', 'count'),
+  ad_actor_sys_prio: uint,
+  ad_user_port_key: uint,
+  ad_actor_system: mac,
+};
+
+export interface BondOptionProblem {
+  option: string;
+  message: string;
+  hint: string;
+}
+
+/**
+ * Parses "mode=4 miimon=100" into { mode: '802.3ad', miimon: '100' }. Keys prefixed "ovs:"
+ * are native OVS bond settings (bond_mode, lacp, ...), kept for the OVS switch to check.
+ */
+export function parseBondOptions(text: string | undefined): {
+  options: Record<string, string>;
+  problems: BondOptionProblem[];
+} {
+  const options: Record<string, string> = {};
+  const problems: BondOptionProblem[] = [];
+  for (const word of (text ?? '').split(/\s+/).filter(Boolean)) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) {
+      problems.push({ option: word, message: `"${word}" is not key=value`, hint: 'write options as key=value separated by spaces, e.g. "mode=802.3ad miimon=100"' });
+      continue;
+    }
+    const key = word.slice(0, eq);
+    const value = word.slice(eq + 1);
+    if (key.startsWith('ovs:')) {
+      options[key] = value;
+      continue;
+    }
+    const check = BOND_OPTIONS[key];
+    if (!check) {
+      problems.push({ option: key, message: `unknown bonding option "${key}"`, hint: `use one of the kernel's bonding options: ${Object.keys(BOND_OPTIONS).join(', ')}` });
+      continue;
+    }
+    const bad = check(value);
+    if (bad) {
+      problems.push({ option: key, message: `bad value "${value}" for bonding option ${key}: ${bad}`, hint: `fix ${key}= in the options string` });
+      continue;
+    }
+    options[key] = normalizeBondValue(key, value);
+  }
+  options.mode ??= DEFAULT_BOND_MODE;
+  return { options, problems };
+}
+
+export function bondModeName(value: string): BondMode {
+  return /^\d$/.test(value) ? BOND_MODES[Number(value)] : (value as BondMode);
+}
+
+/** Back to VDSM's string form, mode first, the rest sorted (stable output). */
+export function formatBondOptions(options: Record<string, string>): string {
+  const keys = Object.keys(options).sort((a, b) => (a === 'mode' ? -1 : b === 'mode' ? 1 : a.localeCompare(b)));
+  return keys.map((k) => `${k}=${options[k]}`).join(' ');
+}
+
+/** The kernel's defaults: what an option returns to when a request stops setting it. */
+export const BOND_DEFAULTS: Record<string, string> = {
+  miimon: '0',
+  updelay: '0',
+  downdelay: '0',
+  peer_notif_delay: '0',
+  use_carrier: '1',
+  arp_interval: '0',
+  arp_validate: 'none',
+  arp_all_targets: 'any',
+  arp_missed_max: '2',
+  primary_reselect: 'always',
+  fail_over_mac: 'none',
+  xmit_hash_policy: 'layer2',
+  resend_igmp: '1',
+  num_grat_arp: '1',
+  num_unsol_na: '1',
+  all_slaves_active: '0',
+  min_links: '0',
+  lp_interval: '1',
+  packets_per_slave: '1',
+  tlb_dynamic_lb: '1',
+  lacp_rate: 'slow',
+  ad_select: 'stable',
+  ad_actor_sys_prio: '65535',
+  ad_user_port_key: '0',
+};
+
+/** sysfs option name -> key in `ip -d -json` info_data, where they differ. */
+const BOND_JSON_KEYS: Record<string, string> = {
+  lacp_rate: 'ad_lacp_rate',
+  num_grat_arp: 'num_peer_notif',
+  num_unsol_na: 'num_peer_notif',
+};
+
+/** Options whose value the kernel reports by name even when set by number. */
+const NAMED_VALUES: Record<string, readonly string[]> = {
+  mode: BOND_MODES,
+  lacp_rate: ['slow', 'fast'],
+  xmit_hash_policy: ['layer2', 'layer3+4', 'layer2+3', 'encap2+3', 'encap3+4', 'vlan+srcmac'],
+  arp_validate: ['none', 'active', 'backup', 'all', 'filter', 'filter_active', 'filter_backup'],
+  arp_all_targets: ['any', 'all'],
+  primary_reselect: ['always', 'better', 'failure'],
+  fail_over_mac: ['none', 'active', 'follow'],
+  ad_select: ['stable', 'bandwidth', 'count'],
+};
+
+/** An option value as the kernel reports it (lacp_rate=1 reads back as fast). */
+export function normalizeBondValue(key: string, value: string): string {
+  const names = NAMED_VALUES[key];
+  return names && /^\d$/.test(value) && Number(value) < names.length ? names[Number(value)] : value;
+}
+
+/** info_data (ip -d -json) -> sysfs-named bond options, as strings. */
+export function bondOptionsFromInfo(info: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of ['mode', ...Object.keys(BOND_DEFAULTS), 'primary', 'arp_ip_target', 'ad_actor_system']) {
+    const value = info[BOND_JSON_KEYS[key] ?? key];
+    if (value === undefined) continue;
+    out[key] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return out;
+}
+

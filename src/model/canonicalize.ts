@@ -1,0 +1,199 @@
+// From what a user sent to what it means: schema check of every entry (all problems at
+// once, each with its path), then defaults filled and spellings normalized.
+import type { z } from 'zod';
+import { type Issue, invalid } from './errors.ts';
+import {
+  bondAttrs,
+  type BondAttrs,
+  isIpv6,
+  networkAttrs,
+  type NetworkAttrs,
+  setupOptions,
+  bondName as bondNameSchema,
+  networkName as networkNameSchema,
+} from './request.ts';
+import {
+  type Bond,
+  type ChangeRequest,
+  DEFAULT_CONNECTIVITY_TIMEOUT,
+  DEFAULT_MTU,
+  type Network,
+  type Options,
+} from './config.ts';
+import { parseBondOptions } from './bond-options.ts';
+import { hintFor } from './hints.ts';
+
+const TOP_LEVEL = ['networks', 'bondings', 'options'];
+
+/** Parses and canonicalizes a setup request; throws E_INVALID listing every problem. */
+export function canonicalizeRequest(input: unknown): ChangeRequest {
+  const issues: Issue[] = [];
+  const out: ChangeRequest = { networks: {}, bondings: {}, options: defaultOptions() };
+  if (input == null) return out;
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw invalid([{ path: '(request)', message: 'the request must be a mapping with networks, bondings and options', hint: 'see examples/ for the format' }]);
+  }
+  const req = input as Record<string, unknown>;
+  for (const key of Object.keys(req)) {
+    if (!TOP_LEVEL.includes(key)) {
+      issues.push({ path: key, message: `unknown field "${key}"`, hint: `the request has only ${TOP_LEVEL.join(', ')}` });
+    }
+  }
+  for (const [name, value] of entries(req.networks, 'networks', issues)) {
+    const path = `networks.${name}`;
+    if (!checkName(networkNameSchema, name, path, issues)) continue;
+    if (isRemovalInput(value)) out.networks[name] = { remove: true };
+    else {
+      const attrs = parse(networkAttrs, value, path, issues);
+      if (attrs) {
+        const net = canonicalNetwork(attrs, path, issues);
+        if (net) out.networks[name] = net;
+      }
+    }
+  }
+  for (const [name, value] of entries(req.bondings, 'bondings', issues)) {
+    const path = `bondings.${name}`;
+    if (!checkName(bondNameSchema, name, path, issues)) continue;
+    if (isRemovalInput(value)) out.bondings[name] = { remove: true };
+    else {
+      const attrs = parse(bondAttrs, value, path, issues);
+      if (attrs) out.bondings[name] = canonicalBond(attrs, path, issues);
+    }
+  }
+  if (req.options !== undefined) {
+    const opts = parse(setupOptions, req.options, 'options', issues);
+    if (opts) {
+      out.options = {
+        connectivityCheck: opts.connectivityCheck ?? false,
+        connectivityTimeout: opts.connectivityTimeout ?? DEFAULT_CONNECTIVITY_TIMEOUT,
+        commitOnSuccess: opts.commitOnSuccess ?? false,
+      };
+    }
+  }
+  if (issues.length) throw invalid(issues);
+  return out;
+}
+
+export function defaultOptions(): Options {
+  return { connectivityCheck: false, connectivityTimeout: DEFAULT_CONNECTIVITY_TIMEOUT, commitOnSuccess: false };
+}
+
+function entries(value: unknown, path: string, issues: Issue[]): [string, unknown][] {
+  if (value === undefined || value === null) return [];
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    issues.push({ path, message: `${path} must be a mapping of names to attributes`, hint: 'see examples/ for the format' });
+    return [];
+  }
+  return Object.entries(value);
+}
+
+function isRemovalInput(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const remove = (value as Record<string, unknown>).remove;
+  return remove === true || remove === 'true';
+}
+
+function checkName(schema: z.ZodType, name: string, path: string, issues: Issue[]): boolean {
+  const r = schema.safeParse(name);
+  if (r.success) return true;
+  issues.push({ path, message: r.error.issues[0].message, hint: hintFor(path) });
+  return false;
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, base: string, issues: Issue[]): T | undefined {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  for (const zi of r.error.issues) {
+    const path = [base, ...zi.path.map(String)].join('.');
+    if (zi.code === 'unrecognized_keys') {
+      for (const key of zi.keys) {
+        issues.push({ path: `${path}.${key}`, message: `unknown field "${key}"`, hint: hintFor(`${path}.${key}`, 'unknown') });
+      }
+    } else {
+      issues.push({ path, message: zi.message.replace(/^Invalid input: /, ''), hint: hintFor(path) });
+    }
+  }
+  return undefined;
+}
+
+function canonicalNetwork(a: NetworkAttrs, path: string, issues: Issue[]): Network | undefined {
+  const before = issues.length;
+  let prefix = a.prefix;
+  if (a.netmask !== undefined) {
+    const fromMask = netmaskToPrefix(a.netmask);
+    if (fromMask === undefined) {
+      issues.push({ path: `${path}.netmask`, message: `${a.netmask} is not a contiguous netmask`, hint: 'use a netmask like 255.255.255.0, or prefix: 24' });
+    } else if (prefix !== undefined && prefix !== fromMask) {
+      issues.push({ path: `${path}.netmask`, message: `netmask ${a.netmask} (/${fromMask}) disagrees with prefix ${prefix}`, hint: 'give netmask or prefix, not two different ones' });
+    } else prefix = fromMask;
+  }
+  if (a.ipaddr !== undefined && prefix === undefined) {
+    issues.push({ path: `${path}.ipaddr`, message: 'an address needs its netmask or prefix', hint: 'add prefix: 24 (or netmask: 255.255.255.0)' });
+  }
+  if (a.ipaddr === undefined && (a.netmask !== undefined || a.prefix !== undefined)) {
+    issues.push({ path: `${path}.${a.netmask !== undefined ? 'netmask' : 'prefix'}`, message: 'a netmask or prefix without ipaddr', hint: 'add ipaddr, or drop the netmask/prefix' });
+  }
+  let ipv6addr = a.ipv6addr;
+  if (ipv6addr !== undefined) {
+    const [addr, len, extra] = ipv6addr.split('/');
+    if (extra !== undefined || !isIpv6(addr) || len === undefined || !/^\d+$/.test(len) || Number(len) > 128) {
+      issues.push({ path: `${path}.ipv6addr`, message: `"${ipv6addr}" is not an IPv6 address with prefix length`, hint: 'write it as address/prefix, e.g. 2001:db8::10/64' });
+    } else ipv6addr = `${addr.toLowerCase()}/${Number(len)}`;
+  }
+  let bridgeOpts: Record<string, string> | undefined;
+  if (a.custom?.bridge_opts !== undefined) {
+    bridgeOpts = {};
+    for (const word of a.custom.bridge_opts.split(/\s+/).filter(Boolean)) {
+      const m = /^([a-z_]+)=(\S+)$/.exec(word);
+      if (!m) {
+        issues.push({ path: `${path}.custom.bridge_opts`, message: `"${word}" is not key=value`, hint: 'write bridge options as key=value separated by spaces, e.g. "forward_delay=0 multicast_router=1"' });
+      } else bridgeOpts[m[1]] = m[2];
+    }
+  }
+  if (issues.length > before) return undefined;
+  const net: Network = {
+    bridged: a.bridged ?? true,
+    stp: a.stp ?? false,
+    mtu: a.mtu ?? DEFAULT_MTU,
+    switch: a.switch ?? 'legacy',
+    bootproto: a.bootproto ?? 'none',
+    defaultRoute: a.defaultRoute ?? false,
+    ipv6autoconf: a.ipv6autoconf ?? false,
+    dhcpv6: a.dhcpv6 ?? false,
+    blockingdhcp: a.blockingdhcp ?? false,
+  };
+  if (a.nic !== undefined) net.nic = a.nic;
+  if (a.bonding !== undefined) net.bonding = a.bonding;
+  if (a.vlan !== undefined) net.vlan = a.vlan;
+  if (a.ipaddr !== undefined) net.ipaddr = a.ipaddr;
+  if (prefix !== undefined) net.prefix = prefix;
+  if (a.gateway !== undefined) net.gateway = a.gateway;
+  if (a.nameservers !== undefined) net.nameservers = [...a.nameservers];
+  if (ipv6addr !== undefined) net.ipv6addr = ipv6addr;
+  if (a.ipv6gateway !== undefined) net.ipv6gateway = a.ipv6gateway.toLowerCase();
+  if (a.hostQos !== undefined) net.hostQos = a.hostQos;
+  if (a.multicastSnooping !== undefined) net.multicastSnooping = a.multicastSnooping;
+  if (bridgeOpts !== undefined) net.bridgeOpts = bridgeOpts;
+  return net;
+}
+
+function canonicalBond(a: BondAttrs, path: string, issues: Issue[]): Bond {
+  const { options, problems } = parseBondOptions(a.options);
+  for (const p of problems) issues.push({ path: `${path}.options`, message: p.message, hint: p.hint });
+  const bond: Bond = { nics: [...new Set(a.nics)].sort(), options, switch: a.switch ?? 'legacy' };
+  if (a.nics.length !== new Set(a.nics).size) {
+    issues.push({ path: `${path}.nics`, message: 'a NIC is listed twice', hint: 'list each NIC once' });
+  }
+  if (a.hwaddr !== undefined) bond.hwaddr = a.hwaddr.toLowerCase();
+  return bond;
+}
+
+export function netmaskToPrefix(mask: string): number | undefined {
+  const bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+}
+
+export function prefixToNetmask(prefix: number): string {
+  const n = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}

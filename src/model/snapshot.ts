@@ -1,0 +1,79 @@
+// What the host has, as read at one moment (src/host builds it). Immutable: every consumer
+// (validation, planning, report, rollback proof) sees the same picture.
+
+export type LinkKind = 'nic' | 'bridge' | 'bond' | 'vlan' | 'other';
+
+export interface Address {
+  family: 4 | 6;
+  /** "192.0.2.10/24" */
+  cidr: string;
+  scope: string;
+  /** Kernel-made (IPv6 link-local, SLAAC) or leased: not part of any config. */
+  dynamic: boolean;
+}
+
+export interface LinkStats {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDropped: number;
+  txDropped: number;
+}
+
+export interface Link {
+  name: string;
+  ifindex: number;
+  kind: LinkKind;
+  /** The kernel's type (info_kind): bridge, bond, vlan, veth, openvswitch, ... or '' for hardware. */
+  type: string;
+  mtu: number;
+  mac: string;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  operstate: string;
+  master?: string;
+  /** A VLAN's lower device, from `link`. */
+  link?: string;
+  vlanId?: number;
+  /** The kernel's info_data: bridge or bond attributes, as ip -d -json names them. */
+  info: Readonly<Record<string, unknown>>;
+  /** info_slave_data: a bond slave's or bridge port's attributes. */
+  slaveInfo: Readonly<Record<string, unknown>>;
+  addresses: readonly Address[];
+  stats?: LinkStats;
+  speed?: number;
+}
+
+export interface Route {
+  family: 4 | 6;
+  /** "default" or a prefix */
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  table: string;
+  protocol?: string;
+  scope?: string;
+  metric?: number;
+  prefsrc?: string;
+  type?: string;
+}
+
+export interface Rule {
+  family: 4 | 6;
+  priority: number;
+  src?: string;
+  table: string;
+  iif?: string;
+}
+
+export interface Snapshot {
+  /** ms since the epoch, when it was read */
+  time: number;
+  links: Readonly<Record<string, Link>>;
+  routes: readonly Route[];
+  rules: readonly Rule[];
+  nameservers: readonly string[];
+}

@@ -1,0 +1,190 @@
+// A Layout is the Linux devices, addresses and routes a config needs — or, read from a
+// snapshot, the ones the host has. The planner diffs two layouts; the same diff with the
+// roles swapped is how verification works (a verified apply re-plans to nothing).
+import { DEFAULT_MTU, type Config, type Network, southbound } from '../model/config.ts';
+import { BRIDGE_DEFAULTS, bridgeOptsFromInfo, isSettableBridgeOption } from '../model/bridge-options.ts';
+import { BOND_DEFAULTS, bondOptionsFromInfo } from '../model/bond-options.ts';
+import type { Link, Snapshot } from '../model/snapshot.ts';
+
+export type LinkSpecKind = 'nic' | 'bridge' | 'bond' | 'vlan';
+
+export interface LinkSpec {
+  name: string;
+  kind: LinkSpecKind;
+  mtu: number;
+  /** undefined: leave as it is (a NIC freed by the change) */
+  up?: boolean;
+  master?: string;
+  /** Static addresses, "192.0.2.10/24", sorted. */
+  addresses: string[];
+  /** Bridges: sysfs-named options this layout cares about. */
+  bridgeOpts?: Record<string, string>;
+  /** Bonds: kernel options, mode always present. */
+  bondOptions?: Record<string, string>;
+  vlan?: { link: string; id: number };
+  /** Set at creation: a bond's hwaddr, or the MAC a deleted device had (so undo restores it). */
+  mac?: string;
+}
+
+export interface RouteSpec {
+  family: 4 | 6;
+  /** "default" or a prefix */
+  dst: string;
+  gateway: string;
+  dev: string;
+  table: string;
+}
+
+export interface Layout {
+  links: Record<string, LinkSpec>;
+  routes: RouteSpec[];
+}
+
+/** Nesting level: lower devices before upper ones when creating or raising MTUs. */
+export const LEVEL: Record<LinkSpecKind, number> = { nic: 0, bond: 1, vlan: 2, bridge: 3 };
+
+export function vlanDeviceName(dev: string, vlan: number): string {
+  return `${dev}.${vlan}`;
+}
+
+/** The device a network's IP configuration sits on. */
+export function networkIface(name: string, net: Network): string | undefined {
+  if (net.bridged) return name;
+  const sb = southbound(net);
+  if (sb === undefined) return undefined;
+  return net.vlan !== undefined ? vlanDeviceName(sb, net.vlan) : sb;
+}
+
+/**
+ * The Linux layout of the config's legacy-switch networks and bonds. `previous` (the running
+ * config) tells which NICs are freed by the change, and which bridge/bond options were set
+ * before and are now dropped (they go back to the kernel's defaults).
+ */
+export function layoutOf(config: Config, previous: Config): Layout {
+  const links: Record<string, LinkSpec> = {};
+  const routes: RouteSpec[] = [];
+  const ensure = (name: string, kind: LinkSpecKind): LinkSpec =>
+    (links[name] ??= { name, kind, mtu: DEFAULT_MTU, up: true, addresses: [] });
+
+  for (const [name, bond] of Object.entries(config.bondings)) {
+    if (bond.switch !== 'legacy') continue;
+    const spec = ensure(name, 'bond');
+    const before = previous.bondings[name];
+    spec.bondOptions = { ...droppedDefaults(before?.options, bond.options, BOND_DEFAULTS), ...bond.options };
+    if (bond.hwaddr) spec.mac = bond.hwaddr;
+    for (const nic of bond.nics) ensure(nic, 'nic').master = name;
+  }
+
+  // A NIC or bond carries the largest MTU of its networks.
+  const southboundMtu = new Map<string, number>();
+  for (const net of Object.values(config.networks)) {
+    const sb = southbound(net);
+    if (net.switch === 'legacy' && sb !== undefined) southboundMtu.set(sb, Math.max(southboundMtu.get(sb) ?? 0, net.mtu));
+  }
+
+  for (const [name, net] of Object.entries(config.networks)) {
+    if (net.switch !== 'legacy') continue;
+    const sb = southbound(net);
+    let lower = sb;
+    if (sb !== undefined) {
+      ensure(sb, net.bonding !== undefined ? 'bond' : 'nic').mtu = southboundMtu.get(sb) ?? DEFAULT_MTU;
+      if (net.vlan !== undefined) {
+        lower = vlanDeviceName(sb, net.vlan);
+        const v = ensure(lower, 'vlan');
+        v.vlan = { link: sb, id: net.vlan };
+        v.mtu = net.mtu;
+      }
+    }
+    let iface = lower;
+    if (net.bridged) {
+      const br = ensure(name, 'bridge');
+      br.mtu = net.mtu;
+      const wanted: Record<string, string> = { ...(net.bridgeOpts ?? {}), stp_state: net.stp ? '1' : '0' };
+      if (net.multicastSnooping !== undefined) wanted.multicast_snooping = net.multicastSnooping ? '1' : '0';
+      const prev = previous.networks[name];
+      const prevKeys = prev?.bridged ? { ...(prev.bridgeOpts ?? {}), ...(prev.multicastSnooping !== undefined ? { multicast_snooping: '' } : {}) } : undefined;
+      br.bridgeOpts = { ...droppedDefaults(prevKeys, wanted, BRIDGE_DEFAULTS), ...wanted };
+      if (lower !== undefined) links[lower].master = name;
+      iface = name;
+    }
+    if (iface === undefined) continue;
+    const spec = links[iface];
+    if (net.ipaddr !== undefined && net.prefix !== undefined) spec.addresses.push(`${net.ipaddr}/${net.prefix}`);
+    if (net.ipv6addr !== undefined) spec.addresses.push(net.ipv6addr);
+    if (net.defaultRoute && net.gateway) routes.push({ family: 4, dst: 'default', gateway: net.gateway, dev: iface, table: 'main' });
+    if (net.defaultRoute && net.ipv6gateway) routes.push({ family: 6, dst: 'default', gateway: net.ipv6gateway, dev: iface, table: 'main' });
+  }
+
+  // Bond slaves follow their bond's MTU.
+  for (const spec of Object.values(links)) {
+    if (spec.master && links[spec.master]?.kind === 'bond') spec.mtu = links[spec.master].mtu;
+  }
+  for (const spec of Object.values(links)) spec.addresses.sort();
+
+  // NICs the previous config used and this one does not: back to a plain NIC.
+  for (const name of nicsOf(previous)) {
+    links[name] ??= { name, kind: 'nic', mtu: DEFAULT_MTU, addresses: [] };
+  }
+  return { links, routes };
+}
+
+function droppedDefaults(
+  before: Record<string, string> | undefined,
+  now: Record<string, string>,
+  defaults: Record<string, string>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(before ?? {})) {
+    if (!(key in now) && key in defaults) out[key] = defaults[key];
+  }
+  return out;
+}
+
+/** NICs a config's legacy networks and bonds use. */
+export function nicsOf(config: Config): Set<string> {
+  const out = new Set<string>();
+  for (const bond of Object.values(config.bondings)) if (bond.switch === 'legacy') bond.nics.forEach((n) => out.add(n));
+  for (const net of Object.values(config.networks)) if (net.switch === 'legacy' && net.nic) out.add(net.nic);
+  return out;
+}
+
+/**
+ * The layout the host has for the given device names (those that exist). Routes: the main
+ * table's default routes through those devices, and through any device for the families in
+ * `takeDefault` (a config that sets the default route takes it over from whoever had it).
+ */
+export function layoutFromSnapshot(snapshot: Snapshot, names: Iterable<string>, takeDefault: ReadonlySet<4 | 6> = new Set()): Layout {
+  const links: Record<string, LinkSpec> = {};
+  for (const name of names) {
+    const link = snapshot.links[name];
+    if (link) links[name] = specFromLink(link);
+  }
+  const routes: RouteSpec[] = [];
+  for (const r of snapshot.routes) {
+    if (r.dst !== 'default' || !r.gateway || !r.dev || r.table !== 'main' || (r.type ?? 'unicast') !== 'unicast') continue;
+    if (r.dev in links || takeDefault.has(r.family)) {
+      routes.push({ family: r.family, dst: r.dst, gateway: r.gateway, dev: r.dev, table: r.table });
+    }
+  }
+  return { links, routes };
+}
+
+export function specFromLink(link: Link): LinkSpec {
+  const kind: LinkSpecKind = link.kind === 'other' ? 'nic' : link.kind;
+  const spec: LinkSpec = {
+    name: link.name,
+    kind,
+    mtu: link.mtu,
+    up: link.up,
+    addresses: link.addresses.filter((a) => !a.dynamic).map((a) => a.cidr).sort(),
+    mac: link.mac,
+  };
+  if (link.master !== undefined) spec.master = link.master;
+  if (kind === 'bridge') {
+    const opts = bridgeOptsFromInfo(link.info);
+    spec.bridgeOpts = Object.fromEntries(Object.entries(opts).filter(([k]) => isSettableBridgeOption(k)));
+  }
+  if (kind === 'bond') spec.bondOptions = bondOptionsFromInfo(link.info);
+  if (kind === 'vlan' && link.link !== undefined && link.vlanId !== undefined) spec.vlan = { link: link.link, id: link.vlanId };
+  return spec;
+}

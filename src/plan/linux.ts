@@ -1,0 +1,150 @@
+// diff(actual layout, desired layout) -> ordered steps for the Linux stack. The order of a
+// change lives here and only here: tear down what goes (routes, addresses, ports, devices,
+// uppers first), lower MTUs top-down, raise them bottom-up, create bonds, VLANs and bridges
+// bottom-up, attach ports, change options, bring devices up, then addresses and routes.
+import { sameBridgeValue } from '../model/bridge-options.ts';
+import { LEVEL, type Layout, type LinkSpec, type RouteSpec } from './layout.ts';
+import type { Step } from './steps.ts';
+
+export function planLinux(actual: Layout, desired: Layout): Step[] {
+  const steps: Step[] = [];
+  const cur = actual.links;
+  const want = desired.links;
+
+  // Devices that go: not desired, or desired but incompatible with what exists (re-created).
+  const gone = new Set<string>();
+  for (const [name, a] of Object.entries(cur)) {
+    const d = want[name];
+    if (a.kind === 'nic') continue;
+    if (!d || mustRecreate(a, d)) gone.add(name);
+  }
+  // A VLAN dies with its lower device: plan its deletion explicitly so undo re-creates it.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const a of Object.values(cur)) {
+      if (a.vlan && gone.has(a.vlan.link) && !gone.has(a.name)) {
+        gone.add(a.name);
+        grew = true;
+      }
+    }
+  }
+  const survives = (name: string) => cur[name] !== undefined && !gone.has(name);
+
+  // 1. Teardown.
+  for (const r of actual.routes) {
+    if (gone.has(r.dev) || !desired.routes.some((w) => sameRoute(w, r))) steps.push({ op: 'route.del', route: r });
+  }
+  for (const a of Object.values(cur)) {
+    const keep = gone.has(a.name) ? [] : (want[a.name]?.addresses ?? []);
+    for (const cidr of a.addresses) if (!keep.includes(cidr)) steps.push({ op: 'addr.del', dev: a.name, cidr });
+  }
+  for (const a of Object.values(cur)) {
+    if (a.master === undefined) continue;
+    const d = want[a.name];
+    if (gone.has(a.name) || gone.has(a.master) || d?.master !== a.master) {
+      steps.push({ op: 'link.set', name: a.name, attr: 'master', from: a.master, to: null });
+    }
+  }
+  const deletions = [...gone].map((n) => cur[n]).sort((x, y) => LEVEL[y.kind] - LEVEL[x.kind] || x.name.localeCompare(y.name));
+  // VLANs before their lower bond; bridges (level 3) before VLANs (2) before bonds (1).
+  for (const a of deletions) steps.push({ op: 'link.del', link: a });
+
+  // 2. MTU of surviving devices: decreases top-down, then increases bottom-up.
+  const mtuChanges = Object.values(want)
+    .filter((d) => survives(d.name) && cur[d.name].mtu !== d.mtu)
+    .map((d) => ({ d, from: cur[d.name].mtu }));
+  for (const { d, from } of mtuChanges.filter((c) => c.d.mtu < c.from).sort((x, y) => LEVEL[y.d.kind] - LEVEL[x.d.kind])) {
+    steps.push({ op: 'link.set', name: d.name, attr: 'mtu', from, to: d.mtu });
+  }
+  for (const { d, from } of mtuChanges.filter((c) => c.d.mtu > c.from).sort((x, y) => LEVEL[x.d.kind] - LEVEL[y.d.kind])) {
+    steps.push({ op: 'link.set', name: d.name, attr: 'mtu', from, to: d.mtu });
+  }
+
+  // Admin state as it will be once the teardown is done; tracked for the up/down steps.
+  const isUp = new Map<string, boolean>();
+  for (const a of Object.values(cur)) if (!gone.has(a.name)) isUp.set(a.name, a.up === true);
+
+  const masterAfterTeardown = (name: string) => {
+    const a = cur[name];
+    if (!a || gone.has(name) || a.master === undefined) return undefined;
+    return gone.has(a.master) || want[name]?.master !== a.master ? undefined : a.master;
+  };
+  const attach = (d: LinkSpec) => {
+    if (d.master === undefined || masterAfterTeardown(d.name) === d.master) return;
+    // The bonding driver refuses to enslave a device that is up.
+    if (want[d.master]?.kind === 'bond' && isUp.get(d.name)) {
+      steps.push({ op: 'link.set', name: d.name, attr: 'up', from: true, to: false });
+      isUp.set(d.name, false);
+    }
+    steps.push({ op: 'link.set', name: d.name, attr: 'master', from: null, to: d.master });
+  };
+  const create = (kind: LinkSpec['kind']) => {
+    for (const d of sorted(want, kind)) {
+      if (survives(d.name)) continue;
+      const { master: _m, addresses: _a, up: _u, ...creation } = d;
+      steps.push({ op: 'link.add', link: { ...creation, addresses: [] } });
+      isUp.set(d.name, false);
+    }
+  };
+  const changeOptions = (kind: 'bond' | 'bridge') => {
+    for (const d of sorted(want, kind)) {
+      if (!survives(d.name)) continue;
+      const a = cur[d.name];
+      const wantOpts = (kind === 'bond' ? d.bondOptions : d.bridgeOpts) ?? {};
+      const haveOpts = (kind === 'bond' ? a.bondOptions : a.bridgeOpts) ?? {};
+      const to: Record<string, string> = {};
+      const from: Record<string, string> = {};
+      for (const [k, v] of Object.entries(wantOpts)) {
+        if (k === 'mode' || k.startsWith('ovs:')) continue;
+        if (haveOpts[k] === undefined || !sameBridgeValue(haveOpts[k], v)) {
+          to[k] = v;
+          from[k] = haveOpts[k] ?? '';
+        }
+      }
+      if (Object.keys(to).length) steps.push({ op: kind === 'bond' ? 'bond.set' : 'bridge.set', name: d.name, from, to });
+      if (kind === 'bond' && d.mac && a.mac !== d.mac) steps.push({ op: 'link.set', name: d.name, attr: 'mac', from: a.mac ?? null, to: d.mac });
+    }
+  };
+
+  // 3. Bonds and their slaves.
+  create('bond');
+  changeOptions('bond');
+  for (const d of sorted(want, 'nic')) if (d.master && want[d.master]?.kind === 'bond') attach(d);
+  // 4. VLANs, then bridges and their ports.
+  create('vlan');
+  create('bridge');
+  changeOptions('bridge');
+  for (const d of Object.values(want)) if (d.master && want[d.master]?.kind === 'bridge') attach(d);
+  // 5. Up, lower devices first.
+  for (const d of Object.values(want).sort((x, y) => LEVEL[x.kind] - LEVEL[y.kind] || x.name.localeCompare(y.name))) {
+    if (d.up === undefined || isUp.get(d.name) === d.up) continue;
+    steps.push({ op: 'link.set', name: d.name, attr: 'up', from: isUp.get(d.name) ?? false, to: d.up });
+  }
+  // 6. Addresses and routes.
+  for (const d of Object.values(want)) {
+    const have = survives(d.name) ? cur[d.name].addresses : [];
+    for (const cidr of d.addresses) if (!have.includes(cidr)) steps.push({ op: 'addr.add', dev: d.name, cidr });
+  }
+  for (const r of desired.routes) {
+    const kept = actual.routes.some((a) => sameRoute(a, r)) && survives(r.dev);
+    if (!kept) steps.push({ op: 'route.add', route: r });
+  }
+  return steps;
+}
+
+function mustRecreate(a: LinkSpec, d: LinkSpec): boolean {
+  if (a.kind !== d.kind) return true;
+  if (a.kind === 'vlan') return a.vlan?.link !== d.vlan?.link || a.vlan?.id !== d.vlan?.id;
+  if (a.kind === 'bond') return (a.bondOptions?.mode ?? '') !== (d.bondOptions?.mode ?? '');
+  return false;
+}
+
+function sameRoute(a: RouteSpec, b: RouteSpec): boolean {
+  return a.family === b.family && a.dst === b.dst && a.gateway === b.gateway && a.dev === b.dev && a.table === b.table;
+}
+
+function sorted(links: Record<string, LinkSpec>, kind: LinkSpec['kind']): LinkSpec[] {
+  return Object.values(links)
+    .filter((l) => l.kind === kind)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,142 @@
+// A step is data first: what to do, how to undo it, and how to print it (in words and as the
+// equivalent `ip` command). Steps are JSON-serializable so the journal can hold a plan.
+import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
+import { shellQuote } from '../sys/run.ts';
+import type { LinkSpec, RouteSpec } from './layout.ts';
+
+export type LinkAttr = 'mtu' | 'up' | 'master' | 'mac';
+
+export type Step =
+  /** Create a bridge, bond or VLAN with its creation-time attributes. */
+  | { op: 'link.add'; link: LinkSpec }
+  /** Delete a device; `link` is what it was, so the inverse re-creates it. */
+  | { op: 'link.del'; link: LinkSpec }
+  | { op: 'link.set'; name: string; attr: LinkAttr; from: string | number | boolean | null; to: string | number | boolean | null }
+  | { op: 'bridge.set'; name: string; from: Record<string, string>; to: Record<string, string> }
+  | { op: 'bond.set'; name: string; from: Record<string, string>; to: Record<string, string> }
+  | { op: 'addr.add' | 'addr.del'; dev: string; cidr: string }
+  | { op: 'route.add' | 'route.del'; route: RouteSpec };
+
+export function invert(step: Step): Step {
+  switch (step.op) {
+    case 'link.add':
+      return { op: 'link.del', link: step.link };
+    case 'link.del':
+      return { op: 'link.add', link: step.link };
+    case 'link.set':
+      return { ...step, from: step.to, to: step.from };
+    case 'bridge.set':
+    case 'bond.set':
+      return { ...step, from: step.to, to: step.from };
+    case 'addr.add':
+      return { ...step, op: 'addr.del' };
+    case 'addr.del':
+      return { ...step, op: 'addr.add' };
+    case 'route.add':
+      return { ...step, op: 'route.del' };
+    case 'route.del':
+      return { ...step, op: 'route.add' };
+  }
+}
+
+/** The undo of a sequence of steps: each inverse, in reverse order. */
+export function undo(steps: readonly Step[]): Step[] {
+  return steps.map(invert).reverse();
+}
+
+/** One sentence, for humans. */
+export function describeStep(step: Step): string {
+  switch (step.op) {
+    case 'link.add':
+      return `create ${step.link.kind} ${step.link.name}${step.link.vlan ? ` on ${step.link.vlan.link}` : ''} (mtu ${step.link.mtu})`;
+    case 'link.del':
+      return `delete ${step.link.kind} ${step.link.name}`;
+    case 'link.set':
+      if (step.attr === 'master') {
+        return step.to === null ? `detach ${step.name} from ${step.from}` : `attach ${step.name} to ${step.to}`;
+      }
+      if (step.attr === 'up') return `bring ${step.name} ${step.to ? 'up' : 'down'}`;
+      return `set ${step.name} ${step.attr} ${step.from ?? '(unset)'} -> ${step.to}`;
+    case 'bridge.set':
+    case 'bond.set':
+      return `set ${step.op === 'bridge.set' ? 'bridge' : 'bond'} ${step.name} options ${Object.keys(step.to)
+        .map((k) => `${k} ${step.from[k] ?? '?'} -> ${step.to[k]}`)
+        .join(', ')}`;
+    case 'addr.add':
+      return `add address ${step.cidr} to ${step.dev}`;
+    case 'addr.del':
+      return `remove address ${step.cidr} from ${step.dev}`;
+    case 'route.add':
+      return `add ${routeText(step.route)}`;
+    case 'route.del':
+      return `remove ${routeText(step.route)}`;
+  }
+}
+
+function routeText(r: RouteSpec): string {
+  return `${r.dst === 'default' ? `IPv${r.family} default route` : `route to ${r.dst}`} via ${r.gateway} dev ${r.dev}${r.table === 'main' ? '' : ` table ${r.table}`}`;
+}
+
+/** The step as `ip -batch` lines (each line is an `ip` command without the leading "ip"). */
+export function ipBatchLines(step: Step): string[][] {
+  switch (step.op) {
+    case 'link.add':
+      return [createLink(step.link)];
+    case 'link.del':
+      return [['link', 'del', 'dev', step.link.name]];
+    case 'link.set':
+      switch (step.attr) {
+        case 'master':
+          return [step.to === null ? ['link', 'set', 'dev', step.name, 'nomaster'] : ['link', 'set', 'dev', step.name, 'master', String(step.to)]];
+        case 'up':
+          return [['link', 'set', 'dev', step.name, step.to ? 'up' : 'down']];
+        case 'mtu':
+          return [['link', 'set', 'dev', step.name, 'mtu', String(step.to)]];
+        case 'mac':
+          return [['link', 'set', 'dev', step.name, 'address', String(step.to)]];
+      }
+      break;
+    case 'bridge.set':
+      return [['link', 'set', 'dev', step.name, 'type', 'bridge', ...bridgeArgs(step.to)]];
+    case 'bond.set':
+      return [['link', 'set', 'dev', step.name, 'type', 'bond', ...bondArgs(step.to)]];
+    case 'addr.add':
+    case 'addr.del':
+      return [['addr', step.op === 'addr.add' ? 'add' : 'del', step.cidr, 'dev', step.dev]];
+    case 'route.add':
+    case 'route.del': {
+      const r = step.route;
+      const dst = r.dst === 'default' ? (r.family === 4 ? '0.0.0.0/0' : '::/0') : r.dst;
+      return [['route', step.op === 'route.add' ? 'add' : 'del', dst, 'via', r.gateway, 'dev', r.dev, 'table', r.table]];
+    }
+  }
+}
+
+function createLink(l: LinkSpec): string[] {
+  const head = ['link', 'add', 'name', l.name, ...(l.vlan ? ['link', l.vlan.link] : []), ...(l.mac ? ['address', l.mac] : []), 'mtu', String(l.mtu)];
+  switch (l.kind) {
+    case 'bridge':
+      return [...head, 'type', 'bridge', ...bridgeArgs(l.bridgeOpts ?? {})];
+    case 'bond':
+      return [...head, 'type', 'bond', ...bondArgs(l.bondOptions ?? {})];
+    case 'vlan':
+      return [...head, 'type', 'vlan', 'id', String(l.vlan?.id)];
+    case 'nic':
+      // NICs are never created; a plan that tries is a bug.
+      throw new Error(`cannot create NIC ${l.name}`);
+  }
+}
+
+function bridgeArgs(opts: Record<string, string>): string[] {
+  return Object.entries(opts).flatMap(([k, v]) => [BRIDGE_OPTIONS[k].ip, v]);
+}
+
+function bondArgs(opts: Record<string, string>): string[] {
+  // arp_ip_target is comma-separated in sysfs style; ip takes the same.
+  return Object.entries(opts).flatMap(([k, v]) => [k, v === '' ? '""' : v]);
+}
+
+/** The step as full `ip` commands, for printing. */
+export function ipCommands(step: Step): string[] {
+  return ipBatchLines(step).map((line) => ['ip', ...line].map(shellQuote).join(' '));
+}

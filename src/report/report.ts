@@ -1,0 +1,218 @@
+// The report: capabilities (what the host has, in VDSM's shape), statistics, and
+// kernel_config — the setup request that would re-create what the host has, derived from the
+// host (not copied from the running config), so comparing the two shows drift.
+import { existsSync } from 'node:fs';
+import { bridgeOptsFromInfo } from '../model/bridge-options.ts';
+import { BOND_DEFAULTS, bondOptionsFromInfo, formatBondOptions } from '../model/bond-options.ts';
+import { prefixToNetmask } from '../model/canonicalize.ts';
+import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
+import type { Link, Snapshot } from '../model/snapshot.ts';
+import { networkIface, vlanDeviceName } from '../plan/layout.ts';
+
+export type Status = { Success: { message: string; reason?: string } } | { Failed: { message: string; reason?: string } };
+
+export interface Report {
+  capabilities: Capabilities;
+  statistics: Record<string, InterfaceStats>;
+  kernel_config: { networks: Record<string, Record<string, unknown>>; bondings: Record<string, Record<string, unknown>> };
+  setupStatus?: Status;
+  infoStatus: Status;
+}
+
+export interface IpInfo {
+  addr: string;
+  netmask: string;
+  ipv4addrs: string[];
+  ipv6addrs: string[];
+  gateway: string;
+  ipv6gateway: string;
+  dhcpv4: boolean;
+  dhcpv6: boolean;
+  ipv6autoconf: boolean;
+  ipv4defaultroute: boolean;
+}
+
+export interface Capabilities {
+  nics: Record<string, IpInfo & { hwaddr: string; mtu: number; speed: number }>;
+  bondings: Record<string, IpInfo & { slaves: string[]; opts: Record<string, string>; active_slave: string; hwaddr: string; mtu: number; switch: string }>;
+  vlans: Record<string, IpInfo & { iface: string; vlanid: number; mtu: number; switch: string }>;
+  bridges: Record<string, IpInfo & { ports: string[]; stp: boolean; opts: Record<string, string>; mtu: number; switch: string }>;
+  networks: Record<string, IpInfo & { iface: string; bridged: boolean; southbound: string; vlanid: number | null; ports: string[]; stp: boolean; mtu: number; switch: string }>;
+  nameservers: string[];
+  supportsIPv6: boolean;
+}
+
+export interface InterfaceStats {
+  name: string;
+  rx: string;
+  tx: string;
+  rxDropped: string;
+  rxErrors: string;
+  txDropped: string;
+  txErrors: string;
+  speed: number;
+  state: 'up' | 'down';
+  sampleTime: number;
+}
+
+export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: Status): Report {
+  const report: Report = {
+    capabilities: capabilities(snapshot, running),
+    statistics: statistics(snapshot),
+    kernel_config: kernelConfig(snapshot, running),
+    infoStatus: { Success: { message: 'Done' } },
+  };
+  if (setupStatus) report.setupStatus = setupStatus;
+  return report;
+}
+
+export function capabilities(snapshot: Snapshot, running: Config): Capabilities {
+  const links = Object.values(snapshot.links);
+  const portsOf = (name: string) => links.filter((l) => l.master === name).map((l) => l.name).sort();
+  const ip = (name: string) => ipInfo(snapshot, name);
+  const caps: Capabilities = { nics: {}, bondings: {}, vlans: {}, bridges: {}, networks: {}, nameservers: [...snapshot.nameservers], supportsIPv6: existsSync('/proc/net/if_inet6') };
+  for (const l of links) {
+    if (l.kind === 'nic') caps.nics[l.name] = { ...ip(l.name), hwaddr: l.mac, mtu: l.mtu, speed: l.speed ?? 0 };
+    else if (l.kind === 'bond') {
+      caps.bondings[l.name] = { ...ip(l.name), slaves: portsOf(l.name), opts: bondOptsReported(l), active_slave: String(l.info.active_slave ?? ''), hwaddr: l.mac, mtu: l.mtu, switch: 'legacy' };
+    } else if (l.kind === 'vlan') {
+      caps.vlans[l.name] = { ...ip(l.name), iface: l.link ?? '', vlanid: l.vlanId ?? 0, mtu: l.mtu, switch: 'legacy' };
+    } else if (l.kind === 'bridge') {
+      caps.bridges[l.name] = { ...ip(l.name), ports: portsOf(l.name), stp: Number(l.info.stp_state) !== 0, opts: bridgeOptsFromInfo(l.info), mtu: l.mtu, switch: 'legacy' };
+    }
+  }
+  for (const [name, net] of Object.entries(running.networks)) {
+    const iface = networkIface(name, net);
+    const link = iface ? snapshot.links[iface] : undefined;
+    if (!iface || !link) continue;
+    caps.networks[name] = {
+      ...ip(iface),
+      iface,
+      bridged: net.bridged,
+      southbound: southbound(net) !== undefined ? (net.vlan !== undefined ? vlanDeviceName(southbound(net)!, net.vlan) : southbound(net)!) : '',
+      vlanid: net.vlan ?? null,
+      ports: net.bridged ? portsOf(iface) : [],
+      stp: link.kind === 'bridge' && Number(link.info.stp_state) !== 0,
+      mtu: link.mtu,
+      switch: net.switch,
+    };
+  }
+  return caps;
+}
+
+/** Mode plus every option that differs from the kernel's default (VDSM's habit). */
+function bondOptsReported(l: Link): Record<string, string> {
+  const all = bondOptionsFromInfo(l.info);
+  return Object.fromEntries(Object.entries(all).filter(([k, v]) => k === 'mode' || (v !== '' && BOND_DEFAULTS[k] !== undefined && BOND_DEFAULTS[k] !== v)));
+}
+
+export function ipInfo(snapshot: Snapshot, name: string): IpInfo {
+  const link = snapshot.links[name];
+  const v4 = link?.addresses.filter((a) => a.family === 4) ?? [];
+  const v6 = link?.addresses.filter((a) => a.family === 6 && a.scope !== 'link') ?? [];
+  const gw = (family: 4 | 6) => snapshot.routes.find((r) => r.family === family && r.dst === 'default' && r.dev === name && r.table === 'main')?.gateway ?? '';
+  const [addr, prefix] = (v4[0]?.cidr ?? '/').split('/');
+  return {
+    addr,
+    netmask: prefix ? prefixToNetmask(Number(prefix)) : '',
+    ipv4addrs: v4.map((a) => a.cidr),
+    ipv6addrs: v6.map((a) => a.cidr),
+    gateway: gw(4),
+    ipv6gateway: gw(6),
+    dhcpv4: v4.some((a) => a.dynamic),
+    dhcpv6: false,
+    ipv6autoconf: v6.some((a) => a.dynamic),
+    ipv4defaultroute: gw(4) !== '',
+  };
+}
+
+export function statistics(snapshot: Snapshot): Record<string, InterfaceStats> {
+  const out: Record<string, InterfaceStats> = {};
+  for (const l of Object.values(snapshot.links)) {
+    if (l.name === 'lo') continue;
+    const s = l.stats;
+    out[l.name] = {
+      name: l.name,
+      rx: String(s?.rxBytes ?? 0),
+      tx: String(s?.txBytes ?? 0),
+      rxDropped: String(s?.rxDropped ?? 0),
+      rxErrors: String(s?.rxErrors ?? 0),
+      txDropped: String(s?.txDropped ?? 0),
+      txErrors: String(s?.txErrors ?? 0),
+      speed: l.speed ?? 0,
+      state: l.up ? 'up' : 'down',
+      sampleTime: snapshot.time / 1000,
+    };
+  }
+  return out;
+}
+
+/**
+ * For every network and bond netswitch manages, what a request would have to say to re-create
+ * what the host has now. A network whose devices are gone is missing here: that is drift.
+ */
+export function kernelConfig(snapshot: Snapshot, running: Config): Report['kernel_config'] {
+  const networks: Record<string, Record<string, unknown>> = {};
+  const bondings: Record<string, Record<string, unknown>> = {};
+  const links = snapshot.links;
+  for (const name of Object.keys(running.bondings).sort()) {
+    const bond = links[name];
+    if (bond?.kind !== 'bond') continue;
+    const entry: Record<string, unknown> = {
+      nics: Object.values(links).filter((l) => l.master === name).map((l) => l.name).sort(),
+      options: formatBondOptions(bondOptsReported(bond)),
+      switch: 'legacy',
+    };
+    if (running.bondings[name].hwaddr) entry.hwaddr = bond.mac;
+    bondings[name] = entry;
+  }
+  for (const [name, net] of Object.entries(running.networks).sort(([a], [b]) => a.localeCompare(b))) {
+    if (net.switch !== 'legacy') continue;
+    const entry: Record<string, unknown> = {};
+    let iface: Link | undefined;
+    let lower: Link | undefined;
+    const bridge = links[name];
+    if (net.bridged && bridge?.kind === 'bridge') {
+      iface = bridge;
+      lower = Object.values(links).find((l) => l.master === name && (l.kind === 'nic' || l.kind === 'bond' || l.kind === 'vlan'));
+      entry.bridged = true;
+      entry.stp = Number(bridge.info.stp_state) !== 0;
+      if (net.multicastSnooping !== undefined) entry.multicastSnooping = Number(bridge.info.mcast_snooping) !== 0;
+      if (net.bridgeOpts) {
+        const opts = bridgeOptsFromInfo(bridge.info);
+        entry.custom = { bridge_opts: Object.keys(net.bridgeOpts).map((k) => `${k}=${opts[k]}`).join(' ') };
+      }
+    } else if (!net.bridged) {
+      const name0 = networkIface(name, net);
+      iface = name0 ? links[name0] : undefined;
+      lower = iface;
+      entry.bridged = false;
+    }
+    if (!iface) continue;
+    if (lower?.kind === 'vlan') {
+      entry.vlan = lower.vlanId;
+      lower = lower.link ? links[lower.link] : undefined;
+    }
+    if (lower?.kind === 'nic') entry.nic = lower.name;
+    else if (lower?.kind === 'bond') entry.bonding = lower.name;
+    entry.mtu = iface.mtu;
+    const ip = ipInfo(snapshot, iface.name);
+    const static4 = iface.addresses.find((a) => a.family === 4 && !a.dynamic);
+    entry.bootproto = ip.dhcpv4 ? 'dhcp' : 'none';
+    if (static4) {
+      const [addr, prefix] = static4.cidr.split('/');
+      entry.ipaddr = addr;
+      entry.prefix = Number(prefix);
+    }
+    const static6 = iface.addresses.find((a) => a.family === 6 && !a.dynamic);
+    if (static6) entry.ipv6addr = static6.cidr;
+    if (ip.gateway) entry.gateway = ip.gateway;
+    if (ip.ipv6gateway) entry.ipv6gateway = ip.ipv6gateway;
+    entry.defaultRoute = ip.ipv4defaultroute || ip.ipv6gateway !== '';
+    if (entry.defaultRoute && snapshot.nameservers.length) entry.nameservers = [...snapshot.nameservers];
+    entry.switch = 'legacy';
+    if (entry.mtu === DEFAULT_MTU) delete entry.mtu;
+    networks[name] = entry;
+  }
+  return { networks, bondings };
+}

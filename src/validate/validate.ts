@@ -1,0 +1,151 @@
+// Semantic checks of a full desired config against itself and the host as read now. Every
+// problem is reported (not just the first), each with its path and what to do about it.
+import { type Config, type Network, southbound } from '../model/config.ts';
+import type { Issue } from '../model/errors.ts';
+import { isSettableBridgeOption } from '../model/bridge-options.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+
+export interface ValidateContext {
+  snapshot: Snapshot;
+  /** The config netswitch runs now (to tell its own devices from foreign ones). */
+  running: Config;
+  /** Device names netswitch created and owns. */
+  owned: ReadonlySet<string>;
+  /** Switch types with a backend on this host. */
+  switchTypes: ReadonlySet<string>;
+  /** Entry names the request itself named (for messages on switch-type moves). */
+  named?: { networks: ReadonlySet<string>; bondings: ReadonlySet<string> };
+}
+
+export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
+  const issues: Issue[] = [];
+  const add = (path: string, message: string, hint: string) => issues.push({ path, message, hint });
+  const { snapshot } = ctx;
+  const bondOfNic = new Map<string, string>();
+
+  for (const [name, bond] of Object.entries(config.bondings)) {
+    const path = `bondings.${name}`;
+    if (bond.nics.length === 0) add(`${path}.nics`, `bond ${name} has no NICs`, 'list at least one NIC, e.g. nics: [eth1, eth2]');
+    for (const nic of bond.nics) {
+      const other = bondOfNic.get(nic);
+      if (other) add(`${path}.nics`, `NIC ${nic} is in two bonds (${other} and ${name})`, 'put each NIC in one bond only');
+      bondOfNic.set(nic, name);
+      checkNic(nic, `${path}.nics`, name);
+    }
+    if (!ctx.switchTypes.has(bond.switch)) add(`${path}.switch`, `the ${bond.switch} switch is not available on this host`, `use switch: ${[...ctx.switchTypes].join(' or ')}`);
+    if (bond.switch === 'legacy') {
+      for (const key of Object.keys(bond.options)) {
+        if (key.startsWith('ovs:')) add(`${path}.options`, `option ${key} is for Open vSwitch bonds, and ${name} is a legacy bond`, 'use kernel bonding options (mode=, miimon=, ...) or switch: ovs');
+      }
+    }
+    const existing = snapshot.links[name];
+    if (existing && existing.kind !== 'bond' && !ctx.owned.has(name)) {
+      add(path, `a device named ${name} exists and is not a bond`, 'choose another bond name');
+    }
+  }
+
+  const untagged = new Map<string, string>();
+  const tagged = new Map<string, string>();
+  for (const [name, net] of Object.entries(config.networks)) {
+    const path = `networks.${name}`;
+    checkNetwork(name, net, path);
+  }
+
+  // One switch type for the whole host.
+  const types = new Map<string, string[]>();
+  for (const [n, net] of Object.entries(config.networks)) types.set(net.switch, [...(types.get(net.switch) ?? []), `networks.${n}`]);
+  for (const [n, bond] of Object.entries(config.bondings)) types.set(bond.switch, [...(types.get(bond.switch) ?? []), `bondings.${n}`]);
+  if (types.size > 1) {
+    const [[typeA, pathsA], [typeB, pathsB]] = [...types.entries()];
+    const named = ctx.named;
+    const isNamed = (p: string) => {
+      const [kind, n] = p.split('.');
+      return named ? (kind === 'networks' ? named.networks.has(n) : named.bondings.has(n)) : true;
+    };
+    const culprits = [...pathsA, ...pathsB].filter(isNamed);
+    for (const p of culprits.length ? culprits : pathsB) {
+      add(`${p}.switch`, `the host would mix switch types (${typeA}: ${pathsA.join(', ')}; ${typeB}: ${pathsB.join(', ')})`, 'all networks and bonds share one switch type: to move the host, name every network and bond with the new switch in one request');
+    }
+  }
+  return issues;
+
+  function checkNic(nic: string, path: string, forBond?: string): void {
+    const link = snapshot.links[nic];
+    if (!link) {
+      add(path, `NIC ${nic} does not exist on this host`, `use one of: ${nicNames(snapshot).join(', ') || '(no NICs found)'}`);
+    } else if (link.kind !== 'nic') {
+      add(path, `${nic} is a ${link.type || link.kind}, not a NIC`, `use one of: ${nicNames(snapshot).join(', ')}`);
+    } else if (link.master && snapshot.links[link.master]?.kind === 'bond' && link.master !== forBond && !(link.master in config.bondings)) {
+      add(path, `NIC ${nic} is a slave of bond ${link.master}`, `take it out of ${link.master} first, or name ${link.master} in the request`);
+    }
+  }
+
+  function checkNetwork(name: string, net: Network, path: string): void {
+    if (net.nic !== undefined && net.bonding !== undefined) {
+      add(path, 'nic and bonding are both set', 'a network sits on one NIC or one bond: keep one of them');
+      return;
+    }
+    if (!ctx.switchTypes.has(net.switch)) add(`${path}.switch`, `the ${net.switch} switch is not available on this host`, `use switch: ${[...ctx.switchTypes].join(' or ')}`);
+    if (net.bridged && /[.:\s]/.test(name)) add(path, `a bridged network's name may not contain '.', ':' or whitespace`, 'rename the network, e.g. replace "." with "_"');
+    if (net.nic !== undefined) {
+      checkNic(net.nic, `${path}.nic`);
+      const bond = bondOfNic.get(net.nic);
+      if (bond) add(`${path}.nic`, `NIC ${net.nic} is a slave of bond ${bond}`, `put the network on the bond (bonding: ${bond}) or take ${net.nic} out of it`);
+    }
+    if (net.bonding !== undefined && !(net.bonding in config.bondings)) {
+      const removed = net.bonding in ctx.running.bondings;
+      add(`${path}.bonding`, removed ? `bond ${net.bonding} is removed, but network ${name} uses it` : `bond ${net.bonding} does not exist`, removed ? `remove or move network ${name} in the same request` : `define it under bondings, e.g. bondings: { ${net.bonding}: { nics: [eth1, eth2] } }`);
+    }
+    if (!net.bridged && southbound(net) === undefined) add(path, 'a bridgeless network needs a NIC or bond', 'add nic or bonding, or make it bridged: true');
+    const sb = southbound(net);
+    if (sb !== undefined) {
+      const key = `${sb}/${net.vlan ?? ''}`;
+      const map = net.vlan === undefined ? untagged : tagged;
+      const other = map.get(key);
+      if (other) {
+        add(net.vlan === undefined ? path : `${path}.vlan`, net.vlan === undefined ? `${sb} already carries untagged network ${other}` : `${sb} already carries VLAN ${net.vlan} (network ${other})`, net.vlan === undefined ? 'give one of them a vlan, or put it on another NIC' : 'use another VLAN id or another NIC/bond');
+      } else map.set(key, name);
+    }
+    if (net.bootproto === 'dhcp' && net.ipaddr !== undefined) add(`${path}.ipaddr`, 'bootproto dhcp together with a static ipaddr', 'drop ipaddr (DHCP assigns it) or use bootproto: none');
+    if (net.gateway !== undefined) {
+      if (net.ipaddr === undefined || net.prefix === undefined) {
+        if (net.bootproto !== 'dhcp') add(`${path}.gateway`, 'a gateway without an address', 'add ipaddr and prefix, or drop the gateway');
+      } else if (!sameSubnet(net.ipaddr, net.gateway, net.prefix)) {
+        add(`${path}.gateway`, `gateway ${net.gateway} is outside ${net.ipaddr}/${net.prefix}`, 'use a gateway inside the network\'s subnet');
+      }
+    }
+    if (net.nameservers !== undefined && net.nameservers.length > 0 && !net.defaultRoute) {
+      add(`${path}.nameservers`, 'nameservers belong to the default-route network', 'move them to the network with defaultRoute: true, or set defaultRoute on this one');
+    }
+    if (net.ipv6gateway !== undefined && net.ipv6addr === undefined && !net.ipv6autoconf && !net.dhcpv6) {
+      add(`${path}.ipv6gateway`, 'an IPv6 gateway without an IPv6 address', 'add ipv6addr, ipv6autoconf or dhcpv6, or drop ipv6gateway');
+    }
+    for (const key of Object.keys(net.bridgeOpts ?? {})) {
+      if (!isSettableBridgeOption(key)) add(`${path}.custom.bridge_opts`, `unknown or read-only bridge option "${key}"`, 'use sysfs bridge option names such as forward_delay, multicast_snooping, multicast_router');
+    }
+    if (net.bridgeOpts && !net.bridged) add(`${path}.custom.bridge_opts`, 'bridge options on a bridgeless network', 'drop custom.bridge_opts or make the network bridged');
+    if (net.bridged) {
+      const existing = snapshot.links[name];
+      if (existing && existing.kind !== 'bridge' && !ctx.owned.has(name)) add(path, `a device named ${name} exists and is not a bridge`, 'choose another network name');
+      else if (existing && !ctx.owned.has(name) && !(name in ctx.running.networks)) add(path, `bridge ${name} exists and was not made by netswitch`, 'choose another network name, or remove the bridge first');
+    }
+    const iface = sb !== undefined && net.vlan !== undefined ? `${sb}.${net.vlan}` : undefined;
+    if (iface && iface.length > 15) add(`${path}.vlan`, `the VLAN device name ${iface} is longer than 15 characters`, 'use a shorter NIC/bond name');
+  }
+}
+
+function nicNames(snapshot: Snapshot): string[] {
+  return Object.values(snapshot.links)
+    .filter((l) => l.kind === 'nic')
+    .map((l) => l.name)
+    .sort();
+}
+
+export function ipv4ToInt(a: string): number {
+  return a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+function sameSubnet(a: string, b: string, prefix: number): boolean {
+  const size = 2 ** (32 - prefix);
+  return Math.floor(ipv4ToInt(a) / size) === Math.floor(ipv4ToInt(b) / size);
+}
