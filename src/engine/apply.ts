@@ -1,7 +1,7 @@
 // The transaction: parse, merge, validate, plan, checkpoint, execute, verify, commit — or
 // roll back and prove the host is exactly as it was. The only place that sequences a change.
 import { type ChangeRequest, type Config, emptyConfig } from '../model/config.ts';
-import { canonicalizeRequest } from '../model/canonicalize.ts';
+import { canonicalizeLenient } from '../model/canonicalize.ts';
 import { ErrorCode, NetswitchError, invalid } from '../model/errors.ts';
 import { mergeRequest } from '../model/merge.ts';
 import type { Snapshot } from '../model/snapshot.ts';
@@ -51,10 +51,11 @@ export const SWITCH_TYPES: ReadonlySet<string> = new Set(['legacy']);
 /** Parse, merge, read the host, validate and plan. Changes nothing. */
 export async function planChange(input: unknown, options: EngineOptions): Promise<PlannedChange> {
   const state = new StateDir(options.stateDir);
-  const request = canonicalizeRequest(input);
+  const { request, issues } = canonicalizeLenient(input);
   const [running, owned, snapshot] = await Promise.all([state.running(), state.owned(), readSnapshot()]);
-  const { config: desired, issues } = mergeRequest(running, request, options.replace ?? false);
+  const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
   issues.push(
+    ...mergeIssues,
     ...validateConfig(desired, {
       snapshot,
       running,

@@ -1,6 +1,7 @@
 // Comparing two snapshots the way an operator would: what the host is configured to be, not
 // what it happens to be doing. Ifindexes, counters, operational state, timers and STP
-// topology are left out; everything that configuration decides is in. The rollback proof is
+// topology are left out, and so is what the kernel derives from carrier and MAC (IPv6
+// link-local addresses, kernel routes); everything that configuration decides is in. The rollback proof is
 // `diffSnapshots(before, after)` returning nothing.
 import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
@@ -36,12 +37,18 @@ export function digestLink(l: Link): LinkDigest {
     master: l.master ?? null,
     link: l.type === 'vlan' ? (l.link ?? null) : null,
     info,
-    addresses: l.addresses.map((a) => a.cidr).sort(),
+    // IPv6 link-local addresses follow the MAC and the carrier, not the config.
+    addresses: l.addresses.filter((a) => !(a.family === 6 && a.scope === 'link')).map((a) => a.cidr).sort(),
   };
 }
 
 function routeKey(r: Snapshot['routes'][number]): string {
   return [r.family, r.table, r.type ?? 'unicast', r.dst, r.gateway ?? '', r.dev ?? '', r.protocol ?? '', r.scope ?? '', r.metric ?? '', r.prefsrc ?? ''].join(' ');
+}
+
+/** Routes the kernel derives from addresses and link state (proto kernel, table local) are left out. */
+function configuredRoutes(s: Snapshot): Snapshot['routes'] {
+  return s.routes.filter((r) => r.protocol !== 'kernel' && r.table !== 'local');
 }
 
 function ruleKey(r: Snapshot['rules'][number]): string {
@@ -74,7 +81,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
       }
     }
   }
-  diffSets(a.routes.map(routeKey), b.routes.map(routeKey), 'route', out);
+  diffSets(configuredRoutes(a).map(routeKey), configuredRoutes(b).map(routeKey), 'route', out);
   diffSets(a.rules.map(ruleKey), b.rules.map(ruleKey), 'rule', out);
   if (a.nameservers.join(' ') !== b.nameservers.join(' ')) {
     out.push(`nameservers: ${a.nameservers.join(' ') || '(none)'} -> ${b.nameservers.join(' ') || '(none)'}`);

@@ -82,7 +82,7 @@ export function sameBridgeValue(a: string, b: string): boolean {
   if (a === b) return true;
   const na = Number(a);
   const nb = Number(b);
-  return !Number.isNaN(na) && !Number.isNaN(nb) && na === nb;
+  return (!Number.isNaN(na) && !Number.isNaN(nb) && na === nb) || a.toLowerCase() === b.toLowerCase();
 }
 
 /** The kernel's defaults: what an option returns to when a request stops setting it. */
@@ -93,7 +93,11 @@ export const BRIDGE_DEFAULTS: Record<string, string> = {
   ageing_time: '30000',
   stp_state: '0',
   priority: '32768',
+  vlan_filtering: '0',
+  vlan_protocol: '802.1Q',
+  default_pvid: '1',
   group_fwd_mask: '0',
+  group_addr: '01:80:c2:00:00:00',
   multicast_snooping: '1',
   multicast_router: '1',
   multicast_query_use_ifaddr: '0',
@@ -107,6 +111,7 @@ export const BRIDGE_DEFAULTS: Record<string, string> = {
   multicast_querier_interval: '25500',
   multicast_query_interval: '12500',
   multicast_query_response_interval: '1000',
+  multicast_startup_query_interval: '3125',
   multicast_stats_enabled: '0',
   multicast_igmp_version: '2',
   multicast_mld_version: '1',

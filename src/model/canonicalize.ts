@@ -27,9 +27,19 @@ const TOP_LEVEL = ['networks', 'bondings', 'options'];
 
 /** Parses and canonicalizes a setup request; throws E_INVALID listing every problem. */
 export function canonicalizeRequest(input: unknown): ChangeRequest {
+  const { request, issues } = canonicalizeLenient(input);
+  if (issues.length) throw invalid(issues);
+  return request;
+}
+
+/**
+ * The same, without throwing: entries with problems are left out of the request and their
+ * problems returned, so semantic validation can still report on the rest in the same go.
+ */
+export function canonicalizeLenient(input: unknown): { request: ChangeRequest; issues: Issue[] } {
   const issues: Issue[] = [];
   const out: ChangeRequest = { networks: {}, bondings: {}, options: defaultOptions() };
-  if (input == null) return out;
+  if (input == null) return { request: out, issues };
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw invalid([{ path: '(request)', message: 'the request must be a mapping with networks, bondings and options', hint: 'see examples/ for the format' }]);
   }
@@ -70,8 +80,7 @@ export function canonicalizeRequest(input: unknown): ChangeRequest {
       };
     }
   }
-  if (issues.length) throw invalid(issues);
-  return out;
+  return { request: out, issues };
 }
 
 export function defaultOptions(): Options {
@@ -103,6 +112,7 @@ function checkName(schema: z.ZodType, name: string, path: string, issues: Issue[
 function parse<T>(schema: z.ZodType<T>, value: unknown, base: string, issues: Issue[]): T | undefined {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
+  const unknownOnly = r.error.issues.every((zi) => zi.code === 'unrecognized_keys' && zi.path.length === 0);
   for (const zi of r.error.issues) {
     const path = [base, ...zi.path.map(String)].join('.');
     if (zi.code === 'unrecognized_keys') {
@@ -112,6 +122,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, base: string, issues: Is
     } else {
       issues.push({ path, message: zi.message.replace(/^Invalid input: /, ''), hint: hintFor(path) });
     }
+  }
+  // Unknown fields alone: check the rest of the entry too, so every problem shows at once.
+  if (unknownOnly && typeof value === 'object' && value !== null) {
+    const known = { ...(value as Record<string, unknown>) };
+    for (const zi of r.error.issues) if (zi.code === 'unrecognized_keys') for (const k of zi.keys) delete known[k];
+    return parse(schema, known, base, issues);
   }
   return undefined;
 }

@@ -9,7 +9,13 @@ import { z } from 'zod';
 export function intField(min: number, max: number) {
   return z
     .union([z.number(), z.string().regex(/^-?\d+$/, 'expected a whole number').transform(Number)])
-    .pipe(z.number().int(`expected a whole number from ${min} to ${max}`).min(min).max(max));
+    .pipe(
+      z
+        .number()
+        .int(`expected a whole number from ${min} to ${max}`)
+        .min(min, `must be from ${min} to ${max}`)
+        .max(max, `must be from ${min} to ${max}`),
+    );
 }
 
 /** A number of seconds, fractions allowed, possibly as a string. */

@@ -30,14 +30,17 @@ export function planLinux(actual: Layout, desired: Layout): Step[] {
   }
   const survives = (name: string) => cur[name] !== undefined && !gone.has(name);
 
-  // 1. Teardown.
-  for (const r of actual.routes) {
-    if (gone.has(r.dev) || !desired.routes.some((w) => sameRoute(w, r))) steps.push({ op: 'route.del', route: r });
-  }
+  // 1. Teardown. Removing an address makes the kernel drop the routes through it, so a route
+  // on a device that loses an address is removed first and added again at the end.
+  const addrDels: Step[] = [];
   for (const a of Object.values(cur)) {
     const keep = gone.has(a.name) ? [] : (want[a.name]?.addresses ?? []);
-    for (const cidr of a.addresses) if (!keep.includes(cidr)) steps.push({ op: 'addr.del', dev: a.name, cidr });
+    for (const cidr of a.addresses) if (!keep.includes(cidr)) addrDels.push({ op: 'addr.del', dev: a.name, cidr });
   }
+  const losesAddress = new Set(addrDels.map((s) => (s.op === 'addr.del' ? s.dev : '')));
+  const keptRoutes = actual.routes.filter((r) => !gone.has(r.dev) && !losesAddress.has(r.dev) && desired.routes.some((w) => sameRoute(w, r)));
+  for (const r of actual.routes) if (!keptRoutes.includes(r)) steps.push({ op: 'route.del', route: r });
+  steps.push(...addrDels);
   for (const a of Object.values(cur)) {
     if (a.master === undefined) continue;
     const d = want[a.name];
@@ -126,8 +129,7 @@ export function planLinux(actual: Layout, desired: Layout): Step[] {
     for (const cidr of d.addresses) if (!have.includes(cidr)) steps.push({ op: 'addr.add', dev: d.name, cidr });
   }
   for (const r of desired.routes) {
-    const kept = actual.routes.some((a) => sameRoute(a, r)) && survives(r.dev);
-    if (!kept) steps.push({ op: 'route.add', route: r });
+    if (!keptRoutes.some((a) => sameRoute(a, r))) steps.push({ op: 'route.add', route: r });
   }
   return steps;
 }

@@ -1,6 +1,7 @@
 // A step is data first: what to do, how to undo it, and how to print it (in words and as the
 // equivalent `ip` command). Steps are JSON-serializable so the journal can hold a plan.
-import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
+import { BOND_DEFAULTS } from '../model/bond-options.ts';
+import { BRIDGE_DEFAULTS, BRIDGE_OPTIONS, sameBridgeValue } from '../model/bridge-options.ts';
 import { shellQuote } from '../sys/run.ts';
 import type { LinkSpec, RouteSpec } from './layout.ts';
 
@@ -81,7 +82,8 @@ function routeText(r: RouteSpec): string {
 export function ipBatchLines(step: Step): string[][] {
   switch (step.op) {
     case 'link.add':
-      return [createLink(step.link)];
+      // A spec read from the host (the undo of a deletion) says whether the device was up.
+      return step.link.up ? [createLink(step.link), ['link', 'set', 'dev', step.link.name, 'up']] : [createLink(step.link)];
     case 'link.del':
       return [['link', 'del', 'dev', step.link.name]];
     case 'link.set':
@@ -115,10 +117,14 @@ export function ipBatchLines(step: Step): string[][] {
 function createLink(l: LinkSpec): string[] {
   const head = ['link', 'add', 'name', l.name, ...(l.vlan ? ['link', l.vlan.link] : []), ...(l.mac ? ['address', l.mac] : []), 'mtu', String(l.mtu)];
   switch (l.kind) {
+    // Options at their kernel default are left out: the kernel sets them anyway, and some
+    // (vlan_filtering on a kernel without it) are refused even when set to the default.
     case 'bridge':
-      return [...head, 'type', 'bridge', ...bridgeArgs(l.bridgeOpts ?? {})];
-    case 'bond':
-      return [...head, 'type', 'bond', ...bondArgs(l.bondOptions ?? {})];
+      return [...head, 'type', 'bridge', ...bridgeArgs(withoutDefaults(l.bridgeOpts ?? {}, BRIDGE_DEFAULTS))];
+    case 'bond': {
+      const { mode, ...rest } = l.bondOptions ?? {};
+      return [...head, 'type', 'bond', ...bondArgs({ ...(mode ? { mode } : {}), ...withoutDefaults(rest, BOND_DEFAULTS) })];
+    }
     case 'vlan':
       return [...head, 'type', 'vlan', 'id', String(l.vlan?.id)];
     case 'nic':
@@ -127,13 +133,19 @@ function createLink(l: LinkSpec): string[] {
   }
 }
 
+function withoutDefaults(opts: Record<string, string>, defaults: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(opts).filter(([k, v]) => defaults[k] === undefined || !sameBridgeValue(defaults[k], v)));
+}
+
 function bridgeArgs(opts: Record<string, string>): string[] {
   return Object.entries(opts).flatMap(([k, v]) => [BRIDGE_OPTIONS[k].ip, v]);
 }
 
 function bondArgs(opts: Record<string, string>): string[] {
-  // arp_ip_target is comma-separated in sysfs style; ip takes the same.
-  return Object.entries(opts).flatMap(([k, v]) => [k, v === '' ? '""' : v]);
+  // ip takes arp_ip_target comma-separated, as sysfs shows it; ovs: options are not the kernel's.
+  return Object.entries(opts)
+    .filter(([k]) => !k.startsWith('ovs:'))
+    .flatMap(([k, v]) => [k, v]);
 }
 
 /** The step as full `ip` commands, for printing. */
