@@ -1,0 +1,223 @@
+// Host tier: the Linux switch on the real kernel, in a sandbox host. Every assertion reads
+// the host with `ip -json` (never only with netswitch's own reader), and traffic crosses the
+// sandbox's cables where it matters.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type SandboxHarness, cleanupLeftovers, createSandbox, skipUnlessRoot } from './lib/harness.ts';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'netswitch');
+const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
+
+const SETUP = `
+networks:
+  ovirtmgmt: { nic: eth0, ipaddr: 192.0.2.10, netmask: 255.255.255.0, gateway: 192.0.2.1, defaultRoute: true }
+  vmnet: { nic: eth1, bridged: true, custom: { bridge_opts: "forward_delay=0" } }
+  storage: { nic: eth2, bridged: false, mtu: 9000, ipaddr: 198.51.100.10, prefix: 24 }
+`;
+
+// ip's JSON is loosely typed; the tests name the fields they check.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+/** The host as `ip` shows it, reduced to what configuration decides (for before/after equality). */
+async function hostState(h: SandboxHarness): Promise<string> {
+  const links: Json[] = await h.ipJson(['-d', 'addr', 'show']);
+  const routes: Json[] = [...(await h.ipJson(['route', 'show', 'table', 'all'])), ...(await h.ipJson(['-6', 'route', 'show', 'table', 'all']))];
+  const volatile = /timer|^root_|^bridge_id|^topology_change|active_slave|ad_info/;
+  const state = {
+    links: links
+      .map((l) => ({
+        name: l.ifname,
+        kind: l.linkinfo?.info_kind ?? '',
+        master: l.master ?? null,
+        mtu: l.mtu,
+        mac: l.address,
+        up: l.flags.includes('UP'),
+        info: Object.fromEntries(Object.entries(l.linkinfo?.info_data ?? {}).filter(([k]) => !volatile.test(k))),
+        addrs: (l.addr_info ?? []).filter((a: Json) => a.scope !== 'link').map((a: Json) => `${a.local}/${a.prefixlen}`).sort(),
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    routes: routes
+      .filter((r) => r.protocol !== 'kernel' && r.table !== 'local')
+      .map((r) => `${r.table ?? 'main'} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''}`)
+      .sort(),
+  };
+  return JSON.stringify(state, null, 1);
+}
+
+async function link(h: SandboxHarness, name: string): Promise<Json | undefined> {
+  const links: Json[] = await h.ipJson(['-d', 'addr', 'show']);
+  return links.find((l) => l.ifname === name);
+}
+
+function addrs(l: Json): string[] {
+  return (l?.addr_info ?? []).filter((a: Json) => a.scope !== 'link').map((a: Json) => `${a.local}/${a.prefixlen}`);
+}
+
+async function defaultRoutes(h: SandboxHarness): Promise<string[]> {
+  const routes: Json[] = await h.ipJson(['route', 'show', 'default']);
+  return routes.map((r) => `${r.gateway} ${r.dev}`);
+}
+
+async function apply(h: SandboxHarness, yaml: string, ...args: string[]) {
+  return h.cli(['apply', ...args, '-'], { input: yaml });
+}
+
+describe('Linux switch on the host kernel', { skip: skipUnlessRoot }, () => {
+  let h: SandboxHarness;
+  before(async () => {
+    await cleanupLeftovers('tl');
+    h = await createSandbox({ prefix: 'tl', ovs: false });
+  });
+  after(async () => h?.down());
+
+  test('apply creates bridged, bridgeless and default-route networks', async () => {
+    const r = await apply(h, SETUP);
+    assert.equal(r.code, 0, r.stderr);
+    const mgmt = await link(h, 'ovirtmgmt');
+    assert.equal(mgmt.linkinfo.info_kind, 'bridge');
+    assert.deepEqual(addrs(mgmt), ['192.0.2.10/24']);
+    assert.equal((await link(h, 'eth0')).master, 'ovirtmgmt');
+    const vmnet = await link(h, 'vmnet');
+    assert.equal(vmnet.linkinfo.info_data.forward_delay, 0);
+    assert.equal((await link(h, 'eth1')).master, 'vmnet');
+    const eth2 = await link(h, 'eth2');
+    assert.equal(eth2.mtu, 9000);
+    assert.equal(eth2.master, undefined);
+    assert.deepEqual(addrs(eth2), ['198.51.100.10/24']);
+    assert.ok(eth2.flags.includes('UP'));
+    assert.equal(await link(h, 'storage'), undefined, 'a bridgeless network has no bridge');
+    assert.deepEqual(await defaultRoutes(h), ['192.0.2.1 ovirtmgmt']);
+  });
+
+  test('re-applying the applied config plans nothing and changes nothing', async () => {
+    const before = await hostState(h);
+    const plan = await h.cli(['-o', 'json', 'plan', '-'], { input: SETUP });
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.deepEqual(JSON.parse(plan.stdout).steps, []);
+    const r = await apply(h, SETUP, '-o', 'json');
+    assert.equal(JSON.parse(r.stdout).status, 'unchanged');
+    assert.equal(await hostState(h), before);
+  });
+
+  test('an address on a network answers pings from the wire', async () => {
+    await h.sh(['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'peer0'], 'wire');
+    await h.sh(['ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'peer2'], 'wire');
+    await h.sh(['ip', 'link', 'set', 'peer2', 'mtu', '9000'], 'wire');
+    for (const target of ['192.0.2.10', '198.51.100.10']) {
+      const ping = await h.sh(['ping', '-c', '1', '-W', '2', target], 'wire');
+      assert.equal(ping.code, 0, `ping ${target}: ${ping.stdout}${ping.stderr}`);
+    }
+    // Jumbo frames cross the 9000-byte storage network unfragmented.
+    const jumbo = await h.sh(['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '8972', '198.51.100.10'], 'wire');
+    assert.equal(jumbo.code, 0, jumbo.stdout + jumbo.stderr);
+  });
+
+  test('a plan printed by `netswitch plan` changes nothing', async () => {
+    const before = await hostState(h);
+    const plan = await h.cli(['plan', join(EXAMPLES, 'change.yaml')]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /ip link set dev eth2 mtu 1500/);
+    assert.match(plan.stdout, /ip link add name internal mtu 1500 type bridge/);
+    assert.equal(await hostState(h), before);
+  });
+
+  test('change: address, MTU, and bridged to bridgeless', async () => {
+    const r = await apply(h, `
+networks:
+  ovirtmgmt: { nic: eth0, bridged: false, ipaddr: 192.0.2.11, prefix: 24, gateway: 192.0.2.1, defaultRoute: true }
+  storage: { nic: eth2, bridged: false, mtu: 1500, ipaddr: 198.51.100.10, prefix: 24 }
+`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await link(h, 'ovirtmgmt'), undefined, 'the bridge is gone');
+    const eth0 = await link(h, 'eth0');
+    assert.equal(eth0.master, undefined);
+    assert.deepEqual(addrs(eth0), ['192.0.2.11/24']);
+    assert.deepEqual(await defaultRoutes(h), ['192.0.2.1 eth0']);
+    assert.equal((await link(h, 'eth2')).mtu, 1500);
+    const ping = await h.sh(['ping', '-c', '1', '-W', '2', '192.0.2.11'], 'wire');
+    assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+  });
+
+  test('a failure in the middle of an apply is rolled back to an identical host', async () => {
+    const before = await hostState(h);
+    // The bond is refused by this kernel (no bonding driver) after several steps took effect.
+    const change = `
+networks:
+  vmnet: { remove: true }
+  storage: { nic: eth2, bridged: false, mtu: 9000, ipaddr: 198.51.100.12, prefix: 24 }
+  ovirtmgmt: { nic: eth0, bridged: true, ipaddr: 192.0.2.12, prefix: 24, gateway: 192.0.2.1, defaultRoute: true }
+  bonded: { bonding: bond0, ipaddr: 203.0.113.9, prefix: 24 }
+bondings:
+  bond0: { nics: [eth3], options: "mode=active-backup miimon=100" }
+`;
+    const r = await apply(h, change);
+    if (r.code === 0) {
+      // A kernel with bonding: the fault-injection run below proves the rollback instead.
+      await apply(h, 'networks: { bonded: { remove: true } }\nbondings: { bond0: { remove: true } }');
+    } else {
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /rolled back/);
+      assert.equal(await hostState(h), before);
+    }
+    // Without the bond, with a refusal injected at step 5 of its plan (NETSWITCH_FAULT_STEP).
+    const noBond = change.replace(/ {2}bonded:.*\n/, '').replace(/bondings:\n.*\n/, '');
+    const plan = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: noBond })).stdout);
+    assert.ok(plan.steps.length > 5, `the change has more than five steps: ${plan.steps.join('; ')}`);
+    const file = join(h.sb.dir, 'no-bond.yaml');
+    await writeFile(file, noBond);
+    const faulty = await h.sh(['env', 'NETSWITCH_FAULT_STEP=5', BIN, 'apply', file]);
+    assert.equal(faulty.code, 3, faulty.stderr);
+    assert.match(faulty.stderr, /rolled back/);
+    assert.equal(await hostState(h), before);
+  });
+
+  test('a bad request is refused with every problem and changes nothing', async () => {
+    const before = await hostState(h);
+    const r = await h.cli(['apply', join(EXAMPLES, 'bad.yaml')]);
+    assert.equal(r.code, 2);
+    for (const path of ['networks.bad.net.vlan', 'networks.both', 'networks.twice.gateway', 'networks.twice.colour', 'networks.twice.ipaddr']) {
+      assert.ok(r.stderr.includes(path), `${path} in:\n${r.stderr}`);
+    }
+    assert.equal(await hostState(h), before);
+  });
+
+  test('remove takes the network away and frees its NIC', async () => {
+    await apply(h, SETUP);
+    const r = await apply(h, 'networks: { vmnet: { remove: true } }');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await link(h, 'vmnet'), undefined);
+    const eth1 = await link(h, 'eth1');
+    assert.equal(eth1.master, undefined);
+    assert.ok(await link(h, 'ovirtmgmt'), 'networks not named stay');
+  });
+
+  test('--replace removes what the request does not name', async () => {
+    const r = await apply(h, 'networks: { storage: { nic: eth2, bridged: false, ipaddr: 198.51.100.10, prefix: 24 } }', '--replace');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await link(h, 'ovirtmgmt'), undefined);
+    assert.deepEqual(addrs(await link(h, 'eth0')), []);
+    assert.deepEqual(await defaultRoutes(h), []);
+    assert.deepEqual(addrs(await link(h, 'eth2')), ['198.51.100.10/24']);
+    const show = JSON.parse((await h.cli(['-o', 'json', 'show'])).stdout);
+    assert.deepEqual(Object.keys(show.kernel_config.networks), ['storage']);
+    assert.equal(show.kernel_config.networks.storage.nic, 'eth2');
+    assert.equal(show.kernel_config.networks.storage.ipaddr, '198.51.100.10');
+  });
+
+  test('NIC-less bridged network, STP and the report', async () => {
+    const r = await apply(h, 'networks: { internal: { bridged: true, stp: true, ipaddr: 203.0.113.1, prefix: 24 } }');
+    assert.equal(r.code, 0, r.stderr);
+    const br = await link(h, 'internal');
+    assert.equal(br.linkinfo.info_data.stp_state, 1);
+    assert.deepEqual(addrs(br), ['203.0.113.1/24']);
+    const show = JSON.parse((await h.cli(['-o', 'json', 'show'])).stdout);
+    assert.equal(show.capabilities.bridges.internal.stp, true);
+    assert.deepEqual(show.capabilities.networks.internal.ipv4addrs, ['203.0.113.1/24']);
+    assert.equal(show.kernel_config.networks.internal.stp, true);
+    assert.ok('Success' in show.setupStatus);
+    assert.ok(show.statistics.eth2, 'statistics per interface');
+  });
+});
