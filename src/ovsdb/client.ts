@@ -315,7 +315,12 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
       this.wakeUp = undefined;
       if (this.closing) break;
       try {
-        await this.restore(await this.open());
+        const conn = await this.open();
+        if (this.closing) {
+          conn.close(); // close() came while we were connecting
+          break;
+        }
+        await this.restore(conn);
         this.reconnecting = false;
         this.emit('reconnected');
         return;
