@@ -107,7 +107,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     lap('plan');
     if (change.steps.length === 0) {
       await commit(state, change);
-      log.info('nothing to change: the host already has this config');
+      log.debug('nothing to change: the host already has this config');
       return { status: 'unchanged', steps: [], config: change.desired, timings };
     }
     const journal: Journal = { startedAt: new Date().toISOString(), pid: process.pid, steps: change.steps, checkpoint: change.snapshot };
@@ -127,7 +127,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     }
     await commit(state, change);
     lap('commit');
-    log.info(`applied ${change.steps.length} steps`);
+    log.debug(`applied ${change.steps.length} steps`);
     return { status: 'applied', steps: change.steps, config: change.desired, timings };
   } finally {
     await unlock();

@@ -47,6 +47,9 @@ export async function executeLinux(steps: readonly Step[], options: ExecuteOptio
     .filter((l) => l && !l.startsWith('Command failed'))
     .join('; ');
   const step = steps[failed];
+  if (failed === options.faultAt) {
+    return { completed: failed, error: new NetswitchError(ErrorCode.Command, `step ${failed + 1} (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`, { context: { step } }) };
+  }
   return {
     completed: failed,
     error: new NetswitchError(ErrorCode.Command, `step ${failed + 1} (${describeStep(step)}) failed: ${why || 'refused'}`, {
