@@ -1,0 +1,279 @@
+// planLinux(actual, desired): the order of a change. Layouts come from configs (layoutOf)
+// or from a fake host snapshot (planFor); steps are compared as the sentences they print.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canonicalizeRequest } from '../../src/model/canonicalize.ts';
+import { type Config, emptyConfig } from '../../src/model/config.ts';
+import { mergeRequest } from '../../src/model/merge.ts';
+import type { Link, Snapshot } from '../../src/model/snapshot.ts';
+import { planFor } from '../../src/engine/apply.ts';
+import { type Layout, type LinkSpec, layoutOf } from '../../src/plan/layout.ts';
+import { planLinux } from '../../src/plan/linux.ts';
+import { type Step, describeStep, ipCommands, undo } from '../../src/plan/steps.ts';
+
+const config = (request: unknown): Config => mergeRequest(emptyConfig(), canonicalizeRequest(request), true).config;
+const said = (steps: Step[]) => steps.map(describeStep);
+const commands = (steps: Step[]) => steps.flatMap(ipCommands);
+/** Plain NICs as the host has them, up or down. */
+function nics(state: Record<string, boolean>): Layout {
+  const links: Record<string, LinkSpec> = {};
+  for (const [name, up] of Object.entries(state)) links[name] = { name, kind: 'nic', mtu: 1500, up, addresses: [] };
+  return { links, routes: [] };
+}
+/** The plan from what `before` built (as the host has it) to what `after` needs. */
+const change = (before: Config, after: Config) => planLinux(layoutOf(before, emptyConfig()), layoutOf(after, before));
+
+const MGMT = { nic: 'eth1', ipaddr: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', defaultRoute: true };
+
+describe('planLinux: adding', () => {
+  it('a bridged network on a NIC: bridge, port, up, address, default route — in that order', () => {
+    const steps = planLinux(nics({ eth1: false }), layoutOf(config({ networks: { ovirtmgmt: MGMT } }), emptyConfig()));
+    assert.deepEqual(said(steps), [
+      'create bridge ovirtmgmt (mtu 1500)',
+      'attach eth1 to ovirtmgmt',
+      'bring eth1 up',
+      'bring ovirtmgmt up',
+      'add address 192.0.2.10/24 to ovirtmgmt',
+      'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+    ]);
+    assert.deepEqual(commands(steps), [
+      'ip link add name ovirtmgmt mtu 1500 type bridge',
+      'ip link set dev eth1 master ovirtmgmt',
+      'ip link set dev eth1 up',
+      'ip link set dev ovirtmgmt up',
+      'ip addr add 192.0.2.10/24 dev ovirtmgmt',
+      'ip route add 0.0.0.0/0 via 192.0.2.1 dev ovirtmgmt table main',
+    ]);
+  });
+  it('bridge options and STP go on the create line; a NIC already up is not brought up again', () => {
+    const steps = planLinux(nics({ eth1: true }), layoutOf(config({ networks: { vmnet: { nic: 'eth1', stp: true, custom: { bridge_opts: 'forward_delay=0' } } } }), emptyConfig()));
+    assert.deepEqual(commands(steps), [
+      'ip link add name vmnet mtu 1500 type bridge forward_delay 0 stp_state 1',
+      'ip link set dev eth1 master vmnet',
+      'ip link set dev vmnet up',
+    ]);
+  });
+  it('a VLAN network: VLAN device created on its NIC, then the bridge; lower devices up first', () => {
+    const steps = planLinux(nics({ eth1: false }), layoutOf(config({ networks: { vmnet: { nic: 'eth1', vlan: 0, mtu: 9000 } } }), emptyConfig()));
+    assert.deepEqual(said(steps), [
+      'set eth1 mtu 1500 -> 9000',
+      'create vlan eth1.0 on eth1 (mtu 9000)',
+      'create bridge vmnet (mtu 9000)',
+      'attach eth1.0 to vmnet',
+      'bring eth1 up',
+      'bring eth1.0 up',
+      'bring vmnet up',
+    ]);
+    assert.equal(ipCommands(steps[1])[0], 'ip link add name eth1.0 link eth1 mtu 9000 type vlan id 0');
+  });
+  it('planFor against a host snapshot takes the default route over from another device', () => {
+    const nic = (name: string, extra: Partial<Link> = {}): Link => ({ name, ifindex: 2, kind: 'nic', type: '', mtu: 1500, mac: '52:54:00:00:00:02', up: true, operstate: 'UP', info: {}, slaveInfo: {}, addresses: [], ...extra });
+    const host: Snapshot = {
+      time: 0,
+      links: { eth0: nic('eth0', { addresses: [{ family: 4, cidr: '203.0.113.5/24', scope: 'global', dynamic: false }] }), eth1: nic('eth1', { up: false }) },
+      routes: [{ family: 4, dst: 'default', gateway: '203.0.113.1', dev: 'eth0', table: 'main', protocol: 'static' }],
+      rules: [],
+      nameservers: [],
+    };
+    const steps = planFor(host, emptyConfig(), config({ networks: { ovirtmgmt: MGMT } }), new Set());
+    assert.deepEqual(said(steps), [
+      'remove IPv4 default route via 203.0.113.1 dev eth0',
+      'create bridge ovirtmgmt (mtu 1500)',
+      'attach eth1 to ovirtmgmt',
+      'bring eth1 up',
+      'bring ovirtmgmt up',
+      'add address 192.0.2.10/24 to ovirtmgmt',
+      'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+    ]);
+  });
+});
+
+describe('planLinux: changing', () => {
+  const vlanNet = (mtu: number) => config({ networks: { vmnet: { nic: 'eth1', vlan: 100, mtu } } });
+  it('raising an MTU goes bottom-up: NIC, VLAN, bridge', () => {
+    assert.deepEqual(said(change(vlanNet(1500), vlanNet(9000))), ['set eth1 mtu 1500 -> 9000', 'set eth1.100 mtu 1500 -> 9000', 'set vmnet mtu 1500 -> 9000']);
+  });
+  it('lowering an MTU goes top-down: bridge, VLAN, NIC', () => {
+    assert.deepEqual(said(change(vlanNet(9000), vlanNet(1500))), ['set vmnet mtu 9000 -> 1500', 'set eth1.100 mtu 9000 -> 1500', 'set eth1 mtu 9000 -> 1500']);
+  });
+  it('a NIC carries the largest MTU of its networks', () => {
+    const cfg = config({ networks: { a: { nic: 'eth1', vlan: 10, mtu: 9000 }, b: { nic: 'eth1', vlan: 20, mtu: 1500 } } });
+    const layout = layoutOf(cfg, emptyConfig());
+    assert.deepEqual([layout.links.eth1.mtu, layout.links['eth1.10'].mtu, layout.links['eth1.20'].mtu], [9000, 9000, 1500]);
+  });
+  it('an address change removes the default route first and adds it again on that device', () => {
+    const before = config({ networks: { ovirtmgmt: MGMT } });
+    const after = config({ networks: { ovirtmgmt: { ...MGMT, ipaddr: '192.0.2.11' } } });
+    assert.deepEqual(said(change(before, after)), [
+      'remove IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+      'remove address 192.0.2.10/24 from ovirtmgmt',
+      'add address 192.0.2.11/24 to ovirtmgmt',
+      'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+    ]);
+  });
+  it('a gateway change replaces the route and leaves the address alone', () => {
+    const before = config({ networks: { ovirtmgmt: MGMT } });
+    const after = config({ networks: { ovirtmgmt: { ...MGMT, gateway: '192.0.2.254' } } });
+    assert.deepEqual(said(change(before, after)), ['remove IPv4 default route via 192.0.2.1 dev ovirtmgmt', 'add IPv4 default route via 192.0.2.254 dev ovirtmgmt']);
+  });
+  it('a bridge option change sets just that option; a dropped option goes back to its kernel default', () => {
+    const opts = (bridge_opts: string | undefined) => config({ networks: { vmnet: { nic: 'eth1', ...(bridge_opts ? { custom: { bridge_opts } } : {}) } } });
+    const set = change(opts('forward_delay=0 multicast_router=2'), opts('forward_delay=500 multicast_router=2'));
+    assert.deepEqual(set, [{ op: 'bridge.set', name: 'vmnet', from: { forward_delay: '0' }, to: { forward_delay: '500' } }]);
+    assert.deepEqual(commands(set), ['ip link set dev vmnet type bridge forward_delay 500']);
+    assert.deepEqual(commands(change(opts('forward_delay=0'), opts(undefined))), ['ip link set dev vmnet type bridge forward_delay 1500']);
+  });
+  it('STP and multicast snooping changes are bridge option changes', () => {
+    const steps = change(config({ networks: { vmnet: { nic: 'eth1' } } }), config({ networks: { vmnet: { nic: 'eth1', stp: true, multicastSnooping: false } } }));
+    assert.deepEqual(commands(steps), ['ip link set dev vmnet type bridge stp_state 1 mcast_snooping 0']);
+  });
+  it('a bond option change other than mode is set in place', () => {
+    const bond = (options: string) => config({ bondings: { bond0: { nics: ['eth1', 'eth2'], options } }, networks: { n: { bonding: 'bond0' } } });
+    const steps = change(bond('mode=802.3ad miimon=100'), bond('mode=802.3ad miimon=200 lacp_rate=fast'));
+    assert.deepEqual(commands(steps), ['ip link set dev bond0 type bond miimon 200 lacp_rate fast']);
+  });
+});
+
+describe('planLinux: bonds', () => {
+  const bonded = (options: string) => config({
+    bondings: { bond0: { nics: ['eth2', 'eth1'], options } },
+    networks: { storage: { bonding: 'bond0', vlan: 10, bridged: false, ipaddr: '198.51.100.2', prefix: 24 } },
+  });
+  it('a slave that is up is brought down before it is enslaved; one that is down is not', () => {
+    const steps = planLinux(nics({ eth1: true, eth2: false }), layoutOf(bonded('mode=active-backup miimon=100'), emptyConfig()));
+    const lines = said(steps);
+    assert.equal(lines.indexOf('bring eth1 down'), lines.indexOf('attach eth1 to bond0') - 1);
+    assert.ok(lines.indexOf('bring eth1 down') > lines.indexOf('create bond bond0 (mtu 1500)'));
+    assert.ok(!lines.includes('bring eth2 down'));
+    assert.ok(lines.indexOf('attach eth1 to bond0') < lines.indexOf('attach eth2 to bond0'), 'slaves in sorted order');
+    assert.ok(lines.indexOf('bring eth2 up') < lines.indexOf('bring bond0 up') && lines.indexOf('bring bond0 up') < lines.indexOf('bring bond0.10 up'));
+    assert.equal(ipCommands(steps[0])[0], 'ip link add name bond0 mtu 1500 type bond mode active-backup miimon 100');
+  });
+  it('a mode change re-creates the bond and its VLANs', () => {
+    const steps = change(bonded('mode=active-backup miimon=100'), bonded('mode=4 miimon=100'));
+    assert.deepEqual(said(steps), [
+      'remove address 198.51.100.2/24 from bond0.10',
+      'detach eth1 from bond0',
+      'detach eth2 from bond0',
+      'delete vlan bond0.10',
+      'delete bond bond0',
+      'create bond bond0 (mtu 1500)',
+      'bring eth1 down',
+      'attach eth1 to bond0',
+      'bring eth2 down',
+      'attach eth2 to bond0',
+      'create vlan bond0.10 on bond0 (mtu 1500)',
+      'bring eth1 up',
+      'bring eth2 up',
+      'bring bond0 up',
+      'bring bond0.10 up',
+      'add address 198.51.100.2/24 to bond0.10',
+    ]);
+    assert.equal(ipCommands(steps[5])[0], 'ip link add name bond0 mtu 1500 type bond mode 802.3ad miimon 100');
+  });
+});
+
+describe('planLinux: removing', () => {
+  it('routes and addresses go before the device, ports are detached, uppers deleted first', () => {
+    const before = config({
+      bondings: { bond0: { nics: ['eth1', 'eth2'] } },
+      networks: { ovirtmgmt: { bonding: 'bond0', vlan: 100, ipaddr: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', defaultRoute: true } },
+    });
+    assert.deepEqual(said(change(before, emptyConfig())), [
+      'remove IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+      'remove address 192.0.2.10/24 from ovirtmgmt',
+      'detach eth1 from bond0',
+      'detach eth2 from bond0',
+      'detach bond0.100 from ovirtmgmt',
+      'delete bridge ovirtmgmt',
+      'delete vlan bond0.100',
+      'delete bond bond0',
+    ]);
+  });
+  it('removing one network of two leaves the other and the shared NIC alone', () => {
+    const both = config({ networks: { a: { nic: 'eth1', vlan: 10 }, b: { nic: 'eth1', vlan: 20 } } });
+    const one = config({ networks: { a: { nic: 'eth1', vlan: 10 } } });
+    assert.deepEqual(said(change(both, one)), ['detach eth1.20 from b', 'delete bridge b', 'delete vlan eth1.20']);
+  });
+});
+
+describe('planLinux: no-op', () => {
+  const configs: Record<string, Config> = {
+    empty: emptyConfig(),
+    mgmt: config({ networks: { ovirtmgmt: MGMT } }),
+    full: config({
+      bondings: { bond0: { nics: ['eth2', 'eth1'], options: 'mode=4 miimon=100 lacp_rate=1', hwaddr: '52:54:00:aa:bb:cc' } },
+      networks: {
+        ovirtmgmt: { ...MGMT, nic: 'eth0', vlan: 100, ipv6addr: '2001:db8::10/64', ipv6gateway: '2001:db8::1', custom: { bridge_opts: 'forward_delay=0' } },
+        vmnet: { bonding: 'bond0', vlan: 200, mtu: 9000, stp: true, multicastSnooping: false },
+        storage: { bonding: 'bond0', vlan: 300, bridged: false, ipaddr: '198.51.100.5', prefix: 24 },
+        nicless: {},
+      },
+    }),
+  };
+  for (const [name, cfg] of Object.entries(configs)) {
+    it(`re-planning the desired layout against itself gives no steps (${name})`, () => {
+      const d = layoutOf(cfg, emptyConfig());
+      assert.deepEqual(planLinux(d, d), []);
+      assert.deepEqual(planLinux(d, layoutOf(cfg, cfg)), []);
+    });
+  }
+});
+
+/**
+ * The admin state (IFF_UP) and masters as the kernel keeps them while a plan runs: a bond
+ * refuses to enslave a device that is up, and closes a slave it releases or loses.
+ */
+function runAdminState(start: Layout, steps: Step[]): { up: Map<string, boolean>; refused: string[] } {
+  const kind = new Map<string, string>(Object.values(start.links).map((l) => [l.name, l.kind]));
+  const up = new Map(Object.values(start.links).map((l) => [l.name, l.up === true]));
+  const master = new Map(Object.values(start.links).map((l) => [l.name, l.master]));
+  const refused: string[] = [];
+  const release = (dev: string) => {
+    if (kind.get(master.get(dev) ?? '') === 'bond') up.set(dev, false);
+    master.delete(dev);
+  };
+  for (const s of steps) {
+    if (s.op === 'link.add') {
+      kind.set(s.link.name, s.link.kind);
+      up.set(s.link.name, s.link.up === true);
+    } else if (s.op === 'link.del') {
+      for (const [dev, m] of master) if (m === s.link.name) release(dev);
+      up.delete(s.link.name);
+    } else if (s.op === 'link.set' && s.attr === 'up') {
+      up.set(s.name, s.to === true);
+    } else if (s.op === 'link.set' && s.attr === 'master') {
+      if (s.to === null) release(s.name);
+      else if (kind.get(String(s.to)) === 'bond' && up.get(s.name)) refused.push(`${describeStep(s)}: ${s.name} is up`);
+      else master.set(s.name, String(s.to));
+    }
+  }
+  return { up, refused };
+}
+
+describe('planLinux: admin state through the kernel', () => {
+  const bonded = (mode: string) => config({ bondings: { bond0: { nics: ['eth1'], options: `mode=${mode}` } }, networks: { net1: { bonding: 'bond0' } } });
+  it('a bond mode change never enslaves an up device and ends with everything up', () => {
+    const actual = layoutOf(bonded('active-backup'), emptyConfig());
+    const desired = layoutOf(bonded('802.3ad'), bonded('active-backup'));
+    const { up, refused } = runAdminState(actual, planLinux(actual, desired));
+    assert.deepEqual(refused, []);
+    assert.deepEqual(Object.values(desired.links).map((l) => [l.name, up.get(l.name)]), Object.values(desired.links).map((l) => [l.name, true]));
+  });
+  it('a NIC released from a bond and reused as a bridge port is brought up', { todo: 'bug: the kernel closes a slave it releases (nomaster, or its bond deleted), but planLinux still counts eth1 as up and emits no "bring eth1 up"; the apply ends with eth1 down and fails verification' }, () => {
+    const before = config({ bondings: { bond0: { nics: ['eth1', 'eth2'] } }, networks: { net1: { bonding: 'bond0' } } });
+    const after = config({ bondings: { bond0: { nics: ['eth2'] } }, networks: { net1: { bonding: 'bond0' }, net2: { nic: 'eth1' } } });
+    const actual = layoutOf(before, emptyConfig());
+    const steps = planLinux(actual, layoutOf(after, before));
+    assert.deepEqual(said(steps).slice(0, 3), ['detach eth1 from bond0', 'create bridge net2 (mtu 1500)', 'attach eth1 to net2']);
+    assert.equal(runAdminState(actual, steps).up.get('eth1'), true);
+  });
+  it('undoing a bond mode change never enslaves an up device', { todo: 'bug: undo() brings eth1 up (inverse of "bring eth1 down") before re-attaching it to the re-created bond0; the kernel refuses ("Device can not be enslaved while up") and the rollback fails' }, () => {
+    const actual = layoutOf(bonded('active-backup'), emptyConfig());
+    const steps = planLinux(actual, layoutOf(bonded('802.3ad'), bonded('active-backup')));
+    const after = runAdminState(actual, steps);
+    assert.deepEqual(after.refused, []);
+    const desired = layoutOf(bonded('802.3ad'), bonded('active-backup'));
+    assert.deepEqual(runAdminState(desired, undo(steps)).refused, []);
+  });
+});
