@@ -52,22 +52,24 @@ export function canonicalizeLenient(input: unknown): { request: ChangeRequest; i
   for (const [name, value] of entries(req.networks, 'networks', issues)) {
     const path = `networks.${name}`;
     if (!checkName(networkNameSchema, name, path, issues)) continue;
-    if (isRemovalInput(value)) out.networks[name] = { remove: true };
+    if (isRemovalInput(value, path, issues)) out.networks[name] = { remove: true };
     else {
-      const attrs = parse(networkAttrs, value, path, issues);
-      if (attrs) {
-        const net = canonicalNetwork(attrs, path, issues);
-        if (net) out.networks[name] = net;
-      }
+      const before = issues.length;
+      const failed = new Set<string>();
+      const attrs = parse(networkAttrs, value, path, issues, failed);
+      const net = attrs && canonicalNetwork(attrs, path, issues, failed);
+      if (net && issues.length === before) out.networks[name] = net;
     }
   }
   for (const [name, value] of entries(req.bondings, 'bondings', issues)) {
     const path = `bondings.${name}`;
     if (!checkName(bondNameSchema, name, path, issues)) continue;
-    if (isRemovalInput(value)) out.bondings[name] = { remove: true };
+    if (isRemovalInput(value, path, issues)) out.bondings[name] = { remove: true };
     else {
+      const before = issues.length;
       const attrs = parse(bondAttrs, value, path, issues);
-      if (attrs) out.bondings[name] = canonicalBond(attrs, path, issues);
+      const bond = attrs && canonicalBond(attrs, path, issues);
+      if (bond && issues.length === before) out.bondings[name] = bond;
     }
   }
   if (req.options !== undefined) {
@@ -96,10 +98,15 @@ function entries(value: unknown, path: string, issues: Issue[]): [string, unknow
   return Object.entries(value);
 }
 
-function isRemovalInput(value: unknown): boolean {
+/** `{ remove: true }`, alone: other fields beside it are refused (they would be ignored). */
+function isRemovalInput(value: unknown, path: string, issues: Issue[]): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const remove = (value as Record<string, unknown>).remove;
-  return remove === true || remove === 'true';
+  if (remove !== true && remove !== 'true') return false;
+  for (const key of Object.keys(value)) {
+    if (key !== 'remove') issues.push({ path: `${path}.${key}`, message: `"${key}" beside remove: true`, hint: 'an entry with remove: true takes no other fields' });
+  }
+  return true;
 }
 
 function checkName(schema: z.ZodType, name: string, path: string, issues: Issue[]): boolean {
@@ -109,10 +116,14 @@ function checkName(schema: z.ZodType, name: string, path: string, issues: Issue[
   return false;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, base: string, issues: Issue[]): T | undefined {
+/**
+ * Parses one entry. On failure the problems are recorded, the fields that failed are left
+ * out (their names added to `failed`) and the rest parsed again, so that the checks after the
+ * schema still run on what is left: a request's problems are all reported in one go.
+ */
+function parse<T>(schema: z.ZodType<T>, value: unknown, base: string, issues: Issue[], failed = new Set<string>()): T | undefined {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const unknownOnly = r.error.issues.every((zi) => zi.code === 'unrecognized_keys' && zi.path.length === 0);
   for (const zi of r.error.issues) {
     const path = [base, ...zi.path.map(String)].join('.');
     if (zi.code === 'unrecognized_keys') {
@@ -123,16 +134,24 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, base: string, issues: Is
       issues.push({ path, message: zi.message.replace(/^Invalid input: /, ''), hint: hintFor(path) });
     }
   }
-  // Unknown fields alone: check the rest of the entry too, so every problem shows at once.
-  if (unknownOnly && typeof value === 'object' && value !== null) {
-    const known = { ...(value as Record<string, unknown>) };
-    for (const zi of r.error.issues) if (zi.code === 'unrecognized_keys') for (const k of zi.keys) delete known[k];
-    return parse(schema, known, base, issues);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const rest = { ...(value as Record<string, unknown>) };
+  for (const zi of r.error.issues) {
+    const keys = zi.code === 'unrecognized_keys' && zi.path.length === 0 ? zi.keys : zi.path.length ? [String(zi.path[0])] : [];
+    for (const k of keys) {
+      delete rest[k];
+      failed.add(k);
+    }
   }
-  return undefined;
+  if (Object.keys(rest).length === Object.keys(value).length) return undefined;
+  const inner: Issue[] = [];
+  const data = parse(schema, rest, base, inner, failed);
+  issues.push(...inner);
+  return data;
 }
 
-function canonicalNetwork(a: NetworkAttrs, path: string, issues: Issue[]): Network | undefined {
+/** `failed`: fields the schema refused (left out of `a`); checks involving them are skipped. */
+function canonicalNetwork(a: NetworkAttrs, path: string, issues: Issue[], failed: ReadonlySet<string> = new Set()): Network | undefined {
   const before = issues.length;
   let prefix = a.prefix;
   if (a.netmask !== undefined) {
@@ -143,10 +162,10 @@ function canonicalNetwork(a: NetworkAttrs, path: string, issues: Issue[]): Netwo
       issues.push({ path: `${path}.netmask`, message: `netmask ${a.netmask} (/${fromMask}) disagrees with prefix ${prefix}`, hint: 'give netmask or prefix, not two different ones' });
     } else prefix = fromMask;
   }
-  if (a.ipaddr !== undefined && prefix === undefined) {
+  if (a.ipaddr !== undefined && prefix === undefined && !failed.has('netmask') && !failed.has('prefix')) {
     issues.push({ path: `${path}.ipaddr`, message: 'an address needs its netmask or prefix', hint: 'add prefix: 24 (or netmask: 255.255.255.0)' });
   }
-  if (a.ipaddr === undefined && (a.netmask !== undefined || a.prefix !== undefined)) {
+  if (a.ipaddr === undefined && !failed.has('ipaddr') && (a.netmask !== undefined || a.prefix !== undefined)) {
     issues.push({ path: `${path}.${a.netmask !== undefined ? 'netmask' : 'prefix'}`, message: 'a netmask or prefix without ipaddr', hint: 'add ipaddr, or drop the netmask/prefix' });
   }
   let ipv6addr = a.ipv6addr;

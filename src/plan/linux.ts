@@ -41,10 +41,17 @@ export function planLinux(actual: Layout, desired: Layout): Step[] {
   const keptRoutes = actual.routes.filter((r) => !gone.has(r.dev) && !losesAddress.has(r.dev) && desired.routes.some((w) => sameRoute(w, r)));
   for (const r of actual.routes) if (!keptRoutes.includes(r)) steps.push({ op: 'route.del', route: r });
   steps.push(...addrDels);
+  // The bonding driver takes a slave down when it lets it go, and refuses to enslave one that
+  // is up: bring a leaving slave down first, explicitly, so the undo (attach, then up) works.
+  const leavesBond = new Set<string>();
   for (const a of Object.values(cur)) {
     if (a.master === undefined) continue;
     const d = want[a.name];
     if (gone.has(a.name) || gone.has(a.master) || d?.master !== a.master) {
+      if (cur[a.master]?.kind === 'bond') {
+        leavesBond.add(a.name);
+        if (a.up) steps.push({ op: 'link.set', name: a.name, attr: 'up', from: true, to: false });
+      }
       steps.push({ op: 'link.set', name: a.name, attr: 'master', from: a.master, to: null });
     }
   }
@@ -65,7 +72,7 @@ export function planLinux(actual: Layout, desired: Layout): Step[] {
 
   // Admin state as it will be once the teardown is done; tracked for the up/down steps.
   const isUp = new Map<string, boolean>();
-  for (const a of Object.values(cur)) if (!gone.has(a.name)) isUp.set(a.name, a.up === true);
+  for (const a of Object.values(cur)) if (!gone.has(a.name)) isUp.set(a.name, a.up === true && !leavesBond.has(a.name));
 
   const masterAfterTeardown = (name: string) => {
     const a = cur[name];

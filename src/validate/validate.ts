@@ -75,7 +75,15 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
       add(path, `NIC ${nic} does not exist on this host`, `use one of: ${nicNames(snapshot).join(', ') || '(no NICs found)'}`);
     } else if (link.kind !== 'nic') {
       add(path, `${nic} is a ${link.type || link.kind}, not a NIC`, `use one of: ${nicNames(snapshot).join(', ')}`);
-    } else if (link.master && snapshot.links[link.master]?.kind === 'bond' && link.master !== forBond && !(link.master in config.bondings)) {
+    } else if (
+      link.master &&
+      snapshot.links[link.master]?.kind === 'bond' &&
+      link.master !== forBond &&
+      !(link.master in config.bondings) &&
+      // netswitch's own bond, removed by this change, frees its NICs
+      !(link.master in ctx.running.bondings) &&
+      !ctx.owned.has(link.master)
+    ) {
       add(path, `NIC ${nic} is a slave of bond ${link.master}`, `take it out of ${link.master} first, or name ${link.master} in the request`);
     }
   }
