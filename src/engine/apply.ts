@@ -7,11 +7,16 @@ import { mergeRequest } from '../model/merge.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { diffSnapshots } from '../host/compare.ts';
 import { readSnapshot } from '../host/snapshot.ts';
+import { existsSync } from 'node:fs';
+import type { OvsSnapshot } from '../model/ovs.ts';
+import type { OvsdbClient } from '../ovsdb/index.ts';
 import { layoutFromSnapshot, layoutOf } from '../plan/layout.ts';
-import { planLinux } from '../plan/linux.ts';
-import { type Step, describeStep, ipCommands, undo } from '../plan/steps.ts';
-import { executeLinux } from '../switch/linux/execute.ts';
+import { planLinuxPhases } from '../plan/linux.ts';
+import { ovsLayoutOf, planOvs } from '../plan/ovs.ts';
+import { type Step, commandsOf, describeStep, undo } from '../plan/steps.ts';
+import { connectOvs, defaultDatapath, ovsdbTarget, readOvs } from '../switch/ovs/state.ts';
 import { validateConfig } from '../validate/validate.ts';
+import { runPlan } from './execute.ts';
 import { type Log, silentLog } from '../sys/log.ts';
 import { StateDir } from './state.ts';
 
@@ -20,6 +25,8 @@ export interface EngineOptions {
   log?: Log;
   /** The request is the whole desired config: what it does not name is removed. */
   replace?: boolean;
+  /** datapath_type of the OVS bridges netswitch creates (default $NETSWITCH_OVS_DATAPATH or system). */
+  ovsDatapath?: string;
 }
 
 export interface PlannedChange {
@@ -29,6 +36,9 @@ export interface PlannedChange {
   snapshot: Snapshot;
   owned: Set<string>;
   steps: Step[];
+  datapath: string;
+  /** Open, when OVSDB is reachable; the caller closes it. */
+  ovs?: OvsdbClient;
 }
 
 export interface ApplyResult {
@@ -46,34 +56,68 @@ interface Journal {
   checkpoint: Snapshot;
 }
 
-export const SWITCH_TYPES: ReadonlySet<string> = new Set(['legacy']);
+/**
+ * Connects to OVSDB when its socket is there. Without it the host is legacy-only; a request
+ * that needs OVS is then refused by validation, with the reason.
+ */
+export async function openOvs(): Promise<OvsdbClient | undefined> {
+  const target = ovsdbTarget();
+  if (target.startsWith('unix:') && !existsSync(target.slice(5))) return undefined;
+  try {
+    return await connectOvs();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host as it is now: the kernel's view, and OVSDB's when a client is given. */
+export function readHost(ovs?: OvsdbClient, options: { stats?: boolean } = {}): Promise<Snapshot> {
+  return readSnapshot({ ...options, readOvs: ovs ? async () => toOvsSnapshot(await readOvs(ovs)) : undefined });
+}
+
+function toOvsSnapshot(state: OvsSnapshot): OvsSnapshot {
+  return { layout: state.layout, bridges: state.bridges, ports: state.ports, interfaces: state.interfaces };
+}
 
 /** Parse, merge, read the host, validate and plan. Changes nothing. */
 export async function planChange(input: unknown, options: EngineOptions): Promise<PlannedChange> {
   const state = new StateDir(options.stateDir);
   const { request, issues } = canonicalizeLenient(input);
-  const [running, owned, snapshot] = await Promise.all([state.running(), state.owned(), readSnapshot()]);
-  const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
-  issues.push(
-    ...mergeIssues,
-    ...validateConfig(desired, {
-      snapshot,
-      running,
-      owned,
-      switchTypes: SWITCH_TYPES,
-      named: { networks: new Set(Object.keys(request.networks)), bondings: new Set(Object.keys(request.bondings)) },
-    }),
-  );
-  if (issues.length) throw invalid(issues);
-  return { request, running, desired, snapshot, owned, steps: planFor(snapshot, running, desired, owned) };
+  const ovs = await openOvs();
+  try {
+    const [running, owned, snapshot] = await Promise.all([state.running(), state.owned(), readHost(ovs)]);
+    const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
+    issues.push(
+      ...mergeIssues,
+      ...validateConfig(desired, {
+        snapshot,
+        running,
+        owned,
+        switchTypes: new Set(ovs ? ['legacy', 'ovs'] : ['legacy']),
+        unavailableHint: `start Open vSwitch (no OVSDB server answers at ${ovsdbTarget()}; NETSWITCH_OVSDB sets where to look)`,
+        named: { networks: new Set(Object.keys(request.networks)), bondings: new Set(Object.keys(request.bondings)) },
+      }),
+    );
+    if (issues.length) throw invalid(issues);
+    const datapath = options.ovsDatapath ?? defaultDatapath();
+    return { request, running, desired, snapshot, owned, datapath, steps: planFor(snapshot, running, desired, owned, datapath), ...(ovs ? { ovs } : {}) };
+  } catch (e) {
+    await ovs?.close();
+    throw e;
+  }
 }
 
-/** The steps that take the host from what it has to what `desired` needs. */
-export function planFor(snapshot: Snapshot, running: Config, desired: Config, owned: ReadonlySet<string>): Step[] {
+/**
+ * The steps that take the host from what it has to what `desired` needs: the Linux teardown,
+ * the OVS changes (one transaction), then the Linux build-up.
+ */
+export function planFor(snapshot: Snapshot, running: Config, desired: Config, owned: ReadonlySet<string>, datapath: string): Step[] {
   const want = layoutOf(desired, running);
   const scope = new Set([...Object.keys(want.links), ...Object.keys(layoutOf(running, emptyConfig()).links), ...owned]);
   const takeDefault = new Set(want.routes.filter((r) => r.dst === 'default').map((r) => r.family));
-  return planLinux(layoutFromSnapshot(snapshot, scope, takeDefault), want);
+  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault), want);
+  const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, ovsLayoutOf(desired, datapath));
+  return [...teardown, ...ovsSteps, ...build];
 }
 
 export async function applyChange(input: unknown, options: EngineOptions): Promise<ApplyResult> {
@@ -101,9 +145,11 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     t = now;
   };
   const unlock = await state.lock();
+  let ovs: OvsdbClient | undefined;
   try {
     await recover(state, log);
     const change = await planChange(input, options);
+    ovs = change.ovs;
     lap('plan');
     if (change.steps.length === 0) {
       await commit(state, change);
@@ -113,23 +159,24 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const journal: Journal = { startedAt: new Date().toISOString(), pid: process.pid, steps: change.steps, checkpoint: change.snapshot };
     await state.writeJson('journal.json', journal);
     lap('checkpoint');
-    for (const [i, step] of change.steps.entries()) log.debug(`step ${i + 1}: ${describeStep(step)}  # ${ipCommands(step).join('; ')}`);
+    for (const [i, step] of change.steps.entries()) log.debug(`step ${i + 1}: ${describeStep(step)}  # ${commandsOf(step).join('; ')}`);
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
-    const result = await executeLinux(change.steps, { faultAt });
+    const result = await runPlan(change.steps, { ovs, log, faultAt });
     lap('execute');
-    if (result.error) return await rollback(state, change.steps.slice(0, result.completed + 1), change.snapshot, result.error, log);
-    const after = await readSnapshot();
-    const remaining = planFor(after, change.running, change.desired, change.owned);
+    if (result.error) return await rollback(state, change.steps.slice(0, result.completed + 1), change.snapshot, result.error, log, ovs);
+    const after = await readHost(ovs);
+    const remaining = planFor(after, change.running, change.desired, change.owned, change.datapath);
     lap('verify');
     if (remaining.length) {
       const error = new NetswitchError(ErrorCode.Host, `verification failed: the host does not have what was applied (${remaining.map(describeStep).join('; ')})`);
-      return await rollback(state, change.steps, change.snapshot, error, log);
+      return await rollback(state, change.steps, change.snapshot, error, log, ovs);
     }
     await commit(state, change);
     lap('commit');
     log.debug(`applied ${change.steps.length} steps`);
     return { status: 'applied', steps: change.steps, config: change.desired, timings };
   } finally {
+    await ovs?.close();
     await unlock();
   }
 }
@@ -149,11 +196,11 @@ async function commit(state: StateDir, change: PlannedChange): Promise<void> {
  * Undo the steps that took effect (the failing one included: it may have half happened),
  * then prove the host equals the checkpoint. Always throws: the apply failed.
  */
-async function rollback(state: StateDir, done: Step[], checkpoint: Snapshot, cause: NetswitchError, log: Log): Promise<never> {
+async function rollback(state: StateDir, done: Step[], checkpoint: Snapshot, cause: NetswitchError, log: Log, ovs?: OvsdbClient): Promise<never> {
   log.info(`apply failed: ${cause.message}`);
   log.info(`rolling back ${done.length} steps`);
-  await executeLinux(undo(done), { force: true });
-  const after = await readSnapshot();
+  await runPlan(undo(done), { ovs, log, force: true });
+  const after = await readHost(ovs);
   const differences = diffSnapshots(checkpoint, after);
   await state.remove('journal.json');
   if (differences.length === 0) {
@@ -175,8 +222,13 @@ async function recover(state: StateDir, log: Log): Promise<void> {
   const journal = await state.readJson<Journal | undefined>('journal.json', undefined);
   if (!journal) return;
   log.info(`recovering from an interrupted apply (started ${journal.startedAt} by pid ${journal.pid})`);
-  await executeLinux(undo(journal.steps), { force: true });
-  const differences = diffSnapshots(journal.checkpoint, await readSnapshot());
-  if (differences.length) log.warn(`after recovery the host still differs from the checkpoint: ${differences.join('; ')}`);
+  const ovs = journal.steps.some((s) => s.op.startsWith('ovs.')) ? await openOvs() : undefined;
+  try {
+    await runPlan(undo(journal.steps), { ovs, log, force: true });
+    const differences = diffSnapshots(journal.checkpoint, await readHost(ovs));
+    if (differences.length) log.warn(`after recovery the host still differs from the checkpoint: ${differences.join('; ')}`);
+  } finally {
+    await ovs?.close();
+  }
   await state.remove('journal.json');
 }

@@ -2,6 +2,7 @@
 // (links with details, addresses and counters; IPv4 and IPv6 routes of every table; rules),
 // plus the nameservers of the resolv.conf netswitch manages.
 import { readFile } from 'node:fs/promises';
+import type { OvsSnapshot } from '../model/ovs.ts';
 import type { Address, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
 import { runJson } from '../sys/run.ts';
 
@@ -64,25 +65,30 @@ export interface ReadOptions {
   /** Include counters (for statistics); the rest of netswitch does not need them. */
   stats?: boolean;
   resolvConf?: string;
+  /** Reads Open vSwitch (the engine passes the OVS switch's reader when OVSDB is reachable). */
+  readOvs?: () => Promise<OvsSnapshot | undefined>;
 }
 
 export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
   const time = Date.now();
-  const [links, routes4, routes6, rules4, rules6, nameservers] = await Promise.all([
+  const [links, routes4, routes6, rules4, rules6, nameservers, ovs] = await Promise.all([
     runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show']),
     runJson<IpRoute[]>(['ip', '-json', '-4', 'route', 'show', 'table', 'all']),
     runJson<IpRoute[]>(['ip', '-json', '-6', 'route', 'show', 'table', 'all']),
     runJson<IpRule[]>(['ip', '-json', '-4', 'rule', 'show']),
     runJson<IpRule[]>(['ip', '-json', '-6', 'rule', 'show']),
     readNameservers(options.resolvConf ?? resolvConfPath()),
+    options.readOvs?.(),
   ]);
+  const internal = new Set(ovs ? Object.values(ovs.interfaces).filter((i) => i.type === 'internal').map((i) => i.name) : []);
   const snapshot: Snapshot = {
     time,
-    links: Object.fromEntries(links.map((l) => [l.ifname, toLink(l)])),
+    links: Object.fromEntries(links.map((l) => [l.ifname, toLink(l, internal)])),
     routes: [...routes4.map((r) => toRoute(r, 4)), ...routes6.map((r) => toRoute(r, 6))],
     rules: [...rules4.map((r) => toRule(r, 4)), ...rules6.map((r) => toRule(r, 6))],
     nameservers,
   };
+  if (ovs) snapshot.ovs = ovs;
   return deepFreeze(snapshot);
 }
 
@@ -103,13 +109,13 @@ export async function readNameservers(path: string): Promise<string[]> {
     .filter((s): s is string => s !== undefined);
 }
 
-function toLink(l: IpLink): Link {
+function toLink(l: IpLink, ovsInternal: ReadonlySet<string>): Link {
   const type = l.linkinfo?.info_kind ?? '';
   const info = l.linkinfo?.info_data ?? {};
   const link: Link = {
     name: l.ifname,
     ifindex: l.ifindex,
-    kind: kindOf(type, l),
+    kind: ovsInternal.has(l.ifname) ? 'ovs' : kindOf(type, l),
     type,
     mtu: l.mtu,
     mac: l.address ?? '',
@@ -119,7 +125,8 @@ function toLink(l: IpLink): Link {
     slaveInfo: l.linkinfo?.info_slave_data ?? {},
     addresses: (l.addr_info ?? []).map(toAddress),
   };
-  if (l.master !== undefined) link.master = l.master;
+  // A NIC in an OVS bridge (kernel datapath) has ovs-system as its master: that is OVS's.
+  if (l.master !== undefined && l.master !== 'ovs-system') link.master = l.master;
   if (type === 'vlan') {
     if (l.link !== undefined) link.link = l.link;
     link.vlanId = Number(info.id);

@@ -54,11 +54,12 @@ export function canonicalizeLenient(input: unknown): { request: ChangeRequest; i
     if (!checkName(networkNameSchema, name, path, issues)) continue;
     if (isRemovalInput(value, path, issues)) out.networks[name] = { remove: true };
     else {
-      const before = issues.length;
+      // An entry with problems still goes on to validation (the request is refused anyway),
+      // so that its other problems are reported in the same go.
       const failed = new Set<string>();
       const attrs = parse(networkAttrs, value, path, issues, failed);
       const net = attrs && canonicalNetwork(attrs, path, issues, failed);
-      if (net && issues.length === before) out.networks[name] = net;
+      if (net) out.networks[name] = net;
     }
   }
   for (const [name, value] of entries(req.bondings, 'bondings', issues)) {
@@ -66,10 +67,8 @@ export function canonicalizeLenient(input: unknown): { request: ChangeRequest; i
     if (!checkName(bondNameSchema, name, path, issues)) continue;
     if (isRemovalInput(value, path, issues)) out.bondings[name] = { remove: true };
     else {
-      const before = issues.length;
       const attrs = parse(bondAttrs, value, path, issues);
-      const bond = attrs && canonicalBond(attrs, path, issues);
-      if (bond && issues.length === before) out.bondings[name] = bond;
+      if (attrs) out.bondings[name] = canonicalBond(attrs, path, issues);
     }
   }
   if (req.options !== undefined) {

@@ -1,7 +1,10 @@
 // What the host has, as read at one moment (src/host builds it). Immutable: every consumer
 // (validation, planning, report, rollback proof) sees the same picture.
 
-export type LinkKind = 'nic' | 'bridge' | 'bond' | 'vlan' | 'other';
+import type { OvsSnapshot } from './ovs.ts';
+
+/** 'ovs': an Open vSwitch internal port (a network of the ovs switch, or a bridge's local port). */
+export type LinkKind = 'nic' | 'bridge' | 'bond' | 'vlan' | 'ovs' | 'other';
 
 export interface Address {
   family: 4 | 6;
@@ -76,4 +79,6 @@ export interface Snapshot {
   routes: readonly Route[];
   rules: readonly Rule[];
   nameservers: readonly string[];
+  /** Open vSwitch, when an OVSDB server was reachable. */
+  ovs?: OvsSnapshot;
 }

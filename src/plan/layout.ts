@@ -6,7 +6,8 @@ import { BRIDGE_DEFAULTS, bridgeOptsFromInfo, isSettableBridgeOption } from '../
 import { BOND_DEFAULTS, bondOptionsFromInfo } from '../model/bond-options.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 
-export type LinkSpecKind = 'nic' | 'bridge' | 'bond' | 'vlan';
+/** 'ovs': an OVS internal port — made by the OVS switch; here only its admin state and IP. */
+export type LinkSpecKind = 'nic' | 'bridge' | 'bond' | 'vlan' | 'ovs';
 
 export interface LinkSpec {
   name: string;
@@ -41,7 +42,7 @@ export interface Layout {
 }
 
 /** Nesting level: lower devices before upper ones when creating or raising MTUs. */
-export const LEVEL: Record<LinkSpecKind, number> = { nic: 0, bond: 1, vlan: 2, bridge: 3 };
+export const LEVEL: Record<LinkSpecKind, number> = { nic: 0, bond: 1, vlan: 2, bridge: 3, ovs: 3 };
 
 export function vlanDeviceName(dev: string, vlan: number): string {
   return `${dev}.${vlan}`;
@@ -49,7 +50,8 @@ export function vlanDeviceName(dev: string, vlan: number): string {
 
 /** The device a network's IP configuration sits on. */
 export function networkIface(name: string, net: Network): string | undefined {
-  if (net.bridged) return name;
+  // On OVS every network is an internal port named after it, bridged or not.
+  if (net.bridged || net.switch === 'ovs') return name;
   const sb = southbound(net);
   if (sb === undefined) return undefined;
   return net.vlan !== undefined ? vlanDeviceName(sb, net.vlan) : sb;
@@ -79,7 +81,7 @@ export function layoutOf(config: Config, previous: Config): Layout {
   const southboundMtu = new Map<string, number>();
   for (const net of Object.values(config.networks)) {
     const sb = southbound(net);
-    if (net.switch === 'legacy' && sb !== undefined) southboundMtu.set(sb, Math.max(southboundMtu.get(sb) ?? 0, net.mtu));
+    if (sb !== undefined) southboundMtu.set(sb, Math.max(southboundMtu.get(sb) ?? 0, net.mtu));
   }
 
   for (const [name, net] of Object.entries(config.networks)) {
@@ -108,11 +110,23 @@ export function layoutOf(config: Config, previous: Config): Layout {
       iface = name;
     }
     if (iface === undefined) continue;
-    const spec = links[iface];
-    if (net.ipaddr !== undefined && net.prefix !== undefined) spec.addresses.push(`${net.ipaddr}/${net.prefix}`);
-    if (net.ipv6addr !== undefined) spec.addresses.push(net.ipv6addr);
-    if (net.defaultRoute && net.gateway) routes.push({ family: 4, dst: 'default', gateway: net.gateway, dev: iface, table: 'main' });
-    if (net.defaultRoute && net.ipv6gateway) routes.push({ family: 6, dst: 'default', gateway: net.ipv6gateway, dev: iface, table: 'main' });
+    addIp(links[iface], net);
+    addRoutes(routes, iface, net);
+  }
+
+  // Open vSwitch networks: the OVS switch makes the internal ports and holds the NICs; the
+  // Linux side brings them up and puts the IP configuration on the internal ports.
+  for (const [name, bond] of Object.entries(config.bondings)) {
+    if (bond.switch !== 'ovs') continue;
+    for (const nic of bond.nics) ensure(nic, 'nic').mtu = southboundMtu.get(name) ?? DEFAULT_MTU;
+  }
+  for (const [name, net] of Object.entries(config.networks)) {
+    if (net.switch !== 'ovs') continue;
+    if (net.nic !== undefined) ensure(net.nic, 'nic').mtu = southboundMtu.get(net.nic) ?? DEFAULT_MTU;
+    const port = ensure(name, 'ovs');
+    port.mtu = net.mtu;
+    addIp(port, net);
+    addRoutes(routes, name, net);
   }
 
   // Bond slaves follow their bond's MTU.
@@ -128,6 +142,18 @@ export function layoutOf(config: Config, previous: Config): Layout {
   return { links, routes };
 }
 
+/** The IP layer is the same on both switches: addresses on the network's device... */
+function addIp(spec: LinkSpec, net: Network): void {
+  if (net.ipaddr !== undefined && net.prefix !== undefined) spec.addresses.push(`${net.ipaddr}/${net.prefix}`);
+  if (net.ipv6addr !== undefined) spec.addresses.push(net.ipv6addr);
+}
+
+/** ...and the default route through it. */
+function addRoutes(routes: RouteSpec[], iface: string, net: Network): void {
+  if (net.defaultRoute && net.gateway) routes.push({ family: 4, dst: 'default', gateway: net.gateway, dev: iface, table: 'main' });
+  if (net.defaultRoute && net.ipv6gateway) routes.push({ family: 6, dst: 'default', gateway: net.ipv6gateway, dev: iface, table: 'main' });
+}
+
 function droppedDefaults(
   before: Record<string, string> | undefined,
   now: Record<string, string>,
@@ -140,11 +166,11 @@ function droppedDefaults(
   return out;
 }
 
-/** NICs a config's legacy networks and bonds use. */
+/** NICs a config's networks and bonds use. */
 export function nicsOf(config: Config): Set<string> {
   const out = new Set<string>();
-  for (const bond of Object.values(config.bondings)) if (bond.switch === 'legacy') bond.nics.forEach((n) => out.add(n));
-  for (const net of Object.values(config.networks)) if (net.switch === 'legacy' && net.nic) out.add(net.nic);
+  for (const bond of Object.values(config.bondings)) bond.nics.forEach((n) => out.add(n));
+  for (const net of Object.values(config.networks)) if (net.nic) out.add(net.nic);
   return out;
 }
 

@@ -7,6 +7,18 @@ import { LEVEL, type Layout, type LinkSpec, type RouteSpec } from './layout.ts';
 import type { Step } from './steps.ts';
 
 export function planLinux(actual: Layout, desired: Layout): Step[] {
+  const { teardown, build } = planLinuxPhases(actual, desired);
+  return [...teardown, ...build];
+}
+
+/** Devices Linux never creates or deletes: NICs, and OVS internal ports (the OVS switch's). */
+const NOT_OURS_TO_CREATE = new Set(['nic', 'ovs']);
+
+/**
+ * The plan in two parts: what goes (teardown) and what comes (build). The engine runs the OVS
+ * switch's transaction between them, so a device can move from one switch to the other.
+ */
+export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: Step[]; build: Step[] } {
   const steps: Step[] = [];
   const cur = actual.links;
   const want = desired.links;
@@ -17,6 +29,11 @@ export function planLinux(actual: Layout, desired: Layout): Step[] {
     const d = want[name];
     if (a.kind === 'nic') continue;
     if (!d || mustRecreate(a, d)) gone.add(name);
+  }
+  // An OVS internal port that goes is removed by the OVS switch; bring it down first here, so
+  // that the undo brings it back up.
+  for (const name of gone) {
+    if (cur[name].kind === 'ovs' && cur[name].up) steps.push({ op: 'link.set', name, attr: 'up', from: true, to: false });
   }
   // A VLAN dies with its lower device: plan its deletion explicitly so undo re-creates it.
   for (let grew = true; grew; ) {
@@ -57,11 +74,12 @@ export function planLinux(actual: Layout, desired: Layout): Step[] {
   }
   const deletions = [...gone].map((n) => cur[n]).sort((x, y) => LEVEL[y.kind] - LEVEL[x.kind] || x.name.localeCompare(y.name));
   // VLANs before their lower bond; bridges (level 3) before VLANs (2) before bonds (1).
-  for (const a of deletions) steps.push({ op: 'link.del', link: a });
+  for (const a of deletions) if (!NOT_OURS_TO_CREATE.has(a.kind)) steps.push({ op: 'link.del', link: a });
+  const teardown = steps.splice(0);
 
   // 2. MTU of surviving devices: decreases top-down, then increases bottom-up.
   const mtuChanges = Object.values(want)
-    .filter((d) => survives(d.name) && cur[d.name].mtu !== d.mtu)
+    .filter((d) => d.kind !== 'ovs' && survives(d.name) && cur[d.name].mtu !== d.mtu)
     .map((d) => ({ d, from: cur[d.name].mtu }));
   for (const { d, from } of mtuChanges.filter((c) => c.d.mtu < c.from).sort((x, y) => LEVEL[y.d.kind] - LEVEL[x.d.kind])) {
     steps.push({ op: 'link.set', name: d.name, attr: 'mtu', from, to: d.mtu });
@@ -138,11 +156,12 @@ export function planLinux(actual: Layout, desired: Layout): Step[] {
   for (const r of desired.routes) {
     if (!keptRoutes.some((a) => sameRoute(a, r))) steps.push({ op: 'route.add', route: r });
   }
-  return steps;
+  return { teardown, build: steps };
 }
 
 function mustRecreate(a: LinkSpec, d: LinkSpec): boolean {
   if (a.kind !== d.kind) return true;
+  if (a.kind === 'ovs') return false;
   if (a.kind === 'vlan') return a.vlan?.link !== d.vlan?.link || a.vlan?.id !== d.vlan?.id;
   if (a.kind === 'bond') return (a.bondOptions?.mode ?? '') !== (d.bondOptions?.mode ?? '');
   return false;

@@ -4,10 +4,18 @@ import { BOND_DEFAULTS } from '../model/bond-options.ts';
 import { BRIDGE_DEFAULTS, BRIDGE_OPTIONS, sameBridgeValue } from '../model/bridge-options.ts';
 import { shellQuote } from '../sys/run.ts';
 import type { LinkSpec, RouteSpec } from './layout.ts';
+import { type OvsStep, describeOvsStep, invertOvs, ovsVsctl } from './ovs.ts';
 
 export type LinkAttr = 'mtu' | 'up' | 'master' | 'mac';
 
-export type Step =
+/** A step of either switch: Linux steps run through `ip -batch`, OVS steps as one OVSDB transaction. */
+export type Step = LinuxStep | OvsStep;
+
+export function isOvsStep(step: Step): step is OvsStep {
+  return step.op.startsWith('ovs.');
+}
+
+export type LinuxStep =
   /** Create a bridge, bond or VLAN with its creation-time attributes. */
   | { op: 'link.add'; link: LinkSpec }
   /** Delete a device; `link` is what it was, so the inverse re-creates it. */
@@ -19,6 +27,7 @@ export type Step =
   | { op: 'route.add' | 'route.del'; route: RouteSpec };
 
 export function invert(step: Step): Step {
+  if (isOvsStep(step)) return invertOvs(step);
   switch (step.op) {
     case 'link.add':
       return { op: 'link.del', link: step.link };
@@ -47,6 +56,7 @@ export function undo(steps: readonly Step[]): Step[] {
 
 /** One sentence, for humans. */
 export function describeStep(step: Step): string {
+  if (isOvsStep(step)) return describeOvsStep(step);
   switch (step.op) {
     case 'link.add':
       return `create ${step.link.kind} ${step.link.name}${step.link.vlan ? ` on ${step.link.vlan.link}` : ''} (mtu ${step.link.mtu})`;
@@ -79,7 +89,7 @@ function routeText(r: RouteSpec): string {
 }
 
 /** The step as `ip -batch` lines (each line is an `ip` command without the leading "ip"). */
-export function ipBatchLines(step: Step): string[][] {
+export function ipBatchLines(step: LinuxStep): string[][] {
   switch (step.op) {
     case 'link.add':
       // A spec read from the host (the undo of a deletion) says whether the device was up.
@@ -128,8 +138,9 @@ function createLink(l: LinkSpec): string[] {
     case 'vlan':
       return [...head, 'type', 'vlan', 'id', String(l.vlan?.id)];
     case 'nic':
-      // NICs are never created; a plan that tries is a bug.
-      throw new Error(`cannot create NIC ${l.name}`);
+    case 'ovs':
+      // NICs are never created, OVS internal ports only by the OVS switch: a plan that tries is a bug.
+      throw new Error(`cannot create ${l.kind} ${l.name} with ip`);
   }
 }
 
@@ -148,7 +159,11 @@ function bondArgs(opts: Record<string, string>): string[] {
     .flatMap(([k, v]) => [k, v]);
 }
 
-/** The step as full `ip` commands, for printing. */
-export function ipCommands(step: Step): string[] {
+/** The step as the commands that would do the same (`ip ...` or `ovs-vsctl ...`), for printing. */
+export function commandsOf(step: Step): string[] {
+  if (isOvsStep(step)) return ovsVsctl(step);
   return ipBatchLines(step).map((line) => ['ip', ...line].map(shellQuote).join(' '));
 }
+
+/** Linux steps as `ip` commands. */
+export const ipCommands = commandsOf;

@@ -4,6 +4,7 @@ import { type Config, type Network, southbound } from '../model/config.ts';
 import type { Issue } from '../model/errors.ts';
 import { isSettableBridgeOption } from '../model/bridge-options.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { ovsBondSettings } from '../model/ovs-bond.ts';
 
 export interface ValidateContext {
   snapshot: Snapshot;
@@ -13,6 +14,8 @@ export interface ValidateContext {
   owned: ReadonlySet<string>;
   /** Switch types with a backend on this host. */
   switchTypes: ReadonlySet<string>;
+  /** What to do when a switch type is not available. */
+  unavailableHint?: string;
   /** Entry names the request itself named (for messages on switch-type moves). */
   named?: { networks: ReadonlySet<string>; bondings: ReadonlySet<string> };
 }
@@ -32,7 +35,10 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
       bondOfNic.set(nic, name);
       checkNic(nic, `${path}.nics`, name);
     }
-    if (!ctx.switchTypes.has(bond.switch)) add(`${path}.switch`, `the ${bond.switch} switch is not available on this host`, `use switch: ${[...ctx.switchTypes].join(' or ')}`);
+    if (!ctx.switchTypes.has(bond.switch)) add(`${path}.switch`, `the ${bond.switch} switch is not available on this host`, ctx.unavailableHint ?? `use switch: ${[...ctx.switchTypes].join(' or ')}`);
+    if (bond.switch === 'ovs') {
+      for (const p of ovsBondSettings(bond.options).problems) add(`${path}.options`, p.message, 'use options Open vSwitch can honour: mode=802.3ad|active-backup|balance-rr|balance-xor, miimon, updelay, downdelay, lacp_rate, primary, or native ovs:KEY=VALUE');
+    }
     if (bond.switch === 'legacy') {
       for (const key of Object.keys(bond.options)) {
         if (key.startsWith('ovs:')) add(`${path}.options`, `option ${key} is for Open vSwitch bonds, and ${name} is a legacy bond`, 'use kernel bonding options (mode=, miimon=, ...) or switch: ovs');
@@ -93,7 +99,7 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
       add(path, 'nic and bonding are both set', 'a network sits on one NIC or one bond: keep one of them');
       return;
     }
-    if (!ctx.switchTypes.has(net.switch)) add(`${path}.switch`, `the ${net.switch} switch is not available on this host`, `use switch: ${[...ctx.switchTypes].join(' or ')}`);
+    if (!ctx.switchTypes.has(net.switch)) add(`${path}.switch`, `the ${net.switch} switch is not available on this host`, ctx.unavailableHint ?? `use switch: ${[...ctx.switchTypes].join(' or ')}`);
     if (net.bridged && /[.:\s]/.test(name)) add(path, `a bridged network's name may not contain '.', ':' or whitespace`, 'rename the network, e.g. replace "." with "_"');
     if (net.nic !== undefined) {
       checkNic(net.nic, `${path}.nic`);

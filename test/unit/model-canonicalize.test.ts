@@ -258,9 +258,11 @@ describe('canonicalizeRequest: removals', () => {
 });
 
 describe('canonicalizeLenient', () => {
-  it('keeps the good entries and returns the problems of the bad ones', () => {
-    const { request, issues } = canonicalizeLenient({ networks: { good: { nic: 'eth1' }, bad: { vlan: 5000 } } });
-    assert.deepEqual(Object.keys(request.networks), ['good']);
+  it('keeps every entry, a bad one without its bad fields, and returns the problems', () => {
+    const { request, issues } = canonicalizeLenient({ networks: { good: { nic: 'eth1' }, bad: { nic: 'eth2', vlan: 5000 } } });
+    assert.deepEqual(Object.keys(request.networks), ['good', 'bad']);
+    const bad = request.networks.bad;
+    assert.ok(!('remove' in bad) && bad.nic === 'eth2' && bad.vlan === undefined, 'the bad field is left out, the rest kept for validation');
     assert.deepEqual(issues.map((i) => i.path), ['networks.bad.vlan']);
   });
   it('reports schema and address problems of one entry together', () => {

@@ -75,7 +75,7 @@ describe('planLinux: adding', () => {
       rules: [],
       nameservers: [],
     };
-    const steps = planFor(host, emptyConfig(), config({ networks: { ovirtmgmt: MGMT } }), new Set());
+    const steps = planFor(host, emptyConfig(), config({ networks: { ovirtmgmt: MGMT } }), new Set(), 'system');
     assert.deepEqual(said(steps), [
       'remove IPv4 default route via 203.0.113.1 dev eth0',
       'create bridge ovirtmgmt (mtu 1500)',

@@ -9,7 +9,7 @@ import { mergeRequest } from '../../src/model/merge.ts';
 import type { Link } from '../../src/model/snapshot.ts';
 import { type Layout, layoutOf, specFromLink } from '../../src/plan/layout.ts';
 import { planLinux } from '../../src/plan/linux.ts';
-import { type Step, describeStep, invert, ipBatchLines, ipCommands, undo } from '../../src/plan/steps.ts';
+import { type LinuxStep, type Step, describeStep, invert, ipBatchLines, ipCommands, undo } from '../../src/plan/steps.ts';
 
 const config = (request: unknown): Config => mergeRequest(emptyConfig(), canonicalizeRequest(request), true).config;
 const ROUTE = { family: 4 as const, dst: 'default', gateway: '192.0.2.1', dev: 'ovirtmgmt', table: 'main' };
@@ -41,11 +41,11 @@ describe('describeStep / ipCommands', () => {
     it(sentence, () => {
       assert.equal(describeStep(step), sentence);
       assert.deepEqual(ipCommands(step), cmds);
-      assert.deepEqual(ipBatchLines(step).map((l) => ['ip', ...l].join(' ')), cmds);
+      assert.deepEqual(ipBatchLines(step as LinuxStep).map((l) => ['ip', ...l].join(' ')), cmds);
     });
   }
   it('refuses to create a NIC', () => {
-    assert.throws(() => ipBatchLines({ op: 'link.add', link: { name: 'eth9', kind: 'nic', mtu: 1500, addresses: [] } }), /cannot create NIC eth9/);
+    assert.throws(() => ipBatchLines({ op: 'link.add', link: { name: 'eth9', kind: 'nic', mtu: 1500, addresses: [] } }), /cannot create nic eth9/);
   });
 });
 

@@ -2,7 +2,7 @@
 // apply; see ARCHITECTURE.md for the measured gain). On failure, ip reports the line that
 // failed; mapping lines back to steps tells exactly which steps took effect.
 import { ErrorCode, NetswitchError } from '../../model/errors.ts';
-import { type Step, describeStep, ipBatchLines } from '../../plan/steps.ts';
+import { type LinuxStep, describeStep, ipBatchLines } from '../../plan/steps.ts';
 import { run } from '../../sys/run.ts';
 
 export interface ExecuteResult {
@@ -23,7 +23,7 @@ export interface ExecuteOptions {
 
 const FAULT_LINE = ['link', 'add', 'name', 'nsw-fault', 'type', 'nsw-fault-injected'];
 
-export async function executeLinux(steps: readonly Step[], options: ExecuteOptions = {}): Promise<ExecuteResult> {
+export async function executeLinux(steps: readonly LinuxStep[], options: ExecuteOptions = {}): Promise<ExecuteResult> {
   if (steps.length === 0) return { completed: 0 };
   const lines: string[] = [];
   const stepOfLine: number[] = [];

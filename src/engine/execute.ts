@@ -1,0 +1,72 @@
+// Running a plan that mixes both switches: consecutive Linux steps go to one `ip -batch`,
+// consecutive OVS steps to one OVSDB transaction. Reports how many steps took effect, so
+// that the rollback undoes exactly those (and the failing one, which may have half happened).
+import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
+import type { OvsdbClient } from '../ovsdb/index.ts';
+import type { OvsStep } from '../plan/ovs.ts';
+import { type LinuxStep, type Step, describeStep, isOvsStep } from '../plan/steps.ts';
+import { executeLinux } from '../switch/linux/execute.ts';
+import { executeOvs } from '../switch/ovs/execute.ts';
+import type { Log } from '../sys/log.ts';
+
+export interface PlanResult {
+  completed: number;
+  error?: NetswitchError;
+}
+
+export interface RunPlanOptions {
+  ovs?: OvsdbClient;
+  log?: Log;
+  /** Undo mode: keep going past failures, skip what is already undone. */
+  force?: boolean;
+  /** Test hook: the step with this index fails as a refusal would. */
+  faultAt?: number;
+}
+
+export async function runPlan(steps: readonly Step[], options: RunPlanOptions): Promise<PlanResult> {
+  let offset = 0;
+  let firstError: NetswitchError | undefined;
+  for (const group of groups(steps)) {
+    const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.length ? options.faultAt - offset : undefined;
+    const result = isOvsStep(group[0])
+      ? await runOvs(group as OvsStep[], faultAt, options)
+      : await executeLinux(group as LinuxStep[], { force: options.force, faultAt });
+    if (result.error) {
+      if (!options.force) return { completed: offset + result.completed, error: result.error };
+      options.log?.warn(`while undoing: ${result.error.message}`);
+      firstError ??= result.error;
+    }
+    offset += group.length;
+  }
+  return { completed: steps.length, ...(firstError ? { error: firstError } : {}) };
+}
+
+async function runOvs(group: OvsStep[], faultAt: number | undefined, options: RunPlanOptions): Promise<PlanResult> {
+  if (faultAt !== undefined) {
+    return { completed: faultAt, error: new NetswitchError(ErrorCode.Ovsdb, `step (${describeStep(group[faultAt])}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`) };
+  }
+  if (!options.ovs) {
+    return { completed: 0, error: new NetswitchError(ErrorCode.Ovsdb, 'the plan has Open vSwitch steps but OVSDB is not reachable', { hint: 'start Open vSwitch, or set NETSWITCH_OVSDB to its database socket' }) };
+  }
+  try {
+    await executeOvs(options.ovs, group, { log: options.log, tolerant: options.force });
+    return { completed: group.length };
+  } catch (e) {
+    const error = isNetswitchError(e) ? e : new NetswitchError(ErrorCode.Ovsdb, (e as Error).message, { cause: e });
+    // A refused transaction changed nothing; an interface error comes after it committed.
+    const committed = error.code !== ErrorCode.Ovsdb || /refused interfaces/.test(error.message);
+    return { completed: committed ? group.length - 1 : 0, error };
+  }
+}
+
+function* groups(steps: readonly Step[]): Generator<Step[]> {
+  let current: Step[] = [];
+  for (const step of steps) {
+    if (current.length && isOvsStep(current[0]) !== isOvsStep(step)) {
+      yield current;
+      current = [];
+    }
+    current.push(step);
+  }
+  if (current.length) yield current;
+}

@@ -1,0 +1,85 @@
+// Kernel bonding options mapped to Open vSwitch bond settings, so one request means the same
+// bond on either switch. An option with no OVS meaning is refused, never silently dropped.
+// Native OVS settings may be given directly as `ovs:bond_mode=balance-slb ovs:lacp=active`.
+
+export interface OvsBondSettings {
+  bond_mode: 'active-backup' | 'balance-slb' | 'balance-tcp';
+  lacp: 'active' | 'passive' | 'off';
+  /** Port.other_config */
+  other_config: Record<string, string>;
+  bond_updelay: number;
+  bond_downdelay: number;
+}
+
+export interface OvsBondProblem {
+  option: string;
+  message: string;
+}
+
+const MODE_MAP: Record<string, Pick<OvsBondSettings, 'bond_mode' | 'lacp'> | undefined> = {
+  'balance-rr': { bond_mode: 'balance-slb', lacp: 'off' },
+  'active-backup': { bond_mode: 'active-backup', lacp: 'off' },
+  'balance-xor': { bond_mode: 'balance-slb', lacp: 'off' },
+  '802.3ad': { bond_mode: 'balance-tcp', lacp: 'active' },
+};
+
+const NATIVE: Record<string, readonly string[] | 'uint' | 'any'> = {
+  bond_mode: ['active-backup', 'balance-slb', 'balance-tcp'],
+  lacp: ['active', 'passive', 'off'],
+  'lacp-time': ['fast', 'slow'],
+  'bond-detect-mode': ['miimon', 'carrier'],
+  'bond-miimon-interval': 'uint',
+  'bond-rebalance-interval': 'uint',
+  'lacp-fallback-ab': ['true', 'false'],
+  'bond-primary': 'any',
+  bond_updelay: 'uint',
+  bond_downdelay: 'uint',
+};
+
+/** Maps canonical bond options (parseBondOptions' output) to OVS settings. */
+export function ovsBondSettings(options: Record<string, string>): { settings: OvsBondSettings; problems: OvsBondProblem[] } {
+  const problems: OvsBondProblem[] = [];
+  const mode = options.mode ?? 'balance-rr';
+  const mapped = MODE_MAP[mode];
+  if (!mapped) problems.push({ option: 'mode', message: `bond mode ${mode} has no Open vSwitch equivalent (use 802.3ad, active-backup, balance-rr or balance-xor)` });
+  const settings: OvsBondSettings = { ...(mapped ?? { bond_mode: 'active-backup', lacp: 'off' }), other_config: {}, bond_updelay: 0, bond_downdelay: 0 };
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'mode') continue;
+    if (key.startsWith('ovs:')) {
+      const name = key.slice(4);
+      const allowed = NATIVE[name];
+      if (allowed === undefined) problems.push({ option: key, message: `unknown Open vSwitch bond setting ${name} (known: ${Object.keys(NATIVE).join(', ')})` });
+      else if (allowed === 'uint' && !/^\d+$/.test(value)) problems.push({ option: key, message: `${name} takes a whole number` });
+      else if (Array.isArray(allowed) && !allowed.includes(value)) problems.push({ option: key, message: `${name} takes one of ${allowed.join(', ')}` });
+      else if (name === 'bond_mode') settings.bond_mode = value as OvsBondSettings['bond_mode'];
+      else if (name === 'lacp') settings.lacp = value as OvsBondSettings['lacp'];
+      else if (name === 'bond_updelay') settings.bond_updelay = Number(value);
+      else if (name === 'bond_downdelay') settings.bond_downdelay = Number(value);
+      else settings.other_config[name] = value;
+      continue;
+    }
+    switch (key) {
+      case 'miimon':
+        if (value !== '0') {
+          settings.other_config['bond-detect-mode'] = 'miimon';
+          settings.other_config['bond-miimon-interval'] = value;
+        }
+        break;
+      case 'lacp_rate':
+        if (value === 'fast') settings.other_config['lacp-time'] = 'fast';
+        break;
+      case 'updelay':
+        settings.bond_updelay = Number(value);
+        break;
+      case 'downdelay':
+        settings.bond_downdelay = Number(value);
+        break;
+      case 'primary':
+        settings.other_config['bond-primary'] = value;
+        break;
+      default:
+        problems.push({ option: key, message: `bonding option ${key} has no Open vSwitch meaning` });
+    }
+  }
+  return { settings, problems };
+}

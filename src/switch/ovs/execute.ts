@@ -1,0 +1,183 @@
+// Executing OVS steps: all of them in one OVSDB transaction (never an ovs-vsctl process per
+// change), then waiting for ovs-vswitchd to apply it (next_cfg/cur_cfg) and checking that
+// every interface it touched came up without an error.
+import { ErrorCode, NetswitchError, isNetswitchError } from '../../model/errors.ts';
+import {
+  type Operation,
+  type OvsdbClient,
+  type Row,
+  del,
+  deleteFrom,
+  eq,
+  insert,
+  insertInto,
+  mutate,
+  mutation,
+  namedUuid,
+  select,
+  toMap,
+  toSet,
+  update,
+  uuid,
+  wait,
+} from '../../ovsdb/index.ts';
+import { OWNER_KEY, OWNER_VALUE, type OvsPortSpec, type OvsStep, describeOvsStep, ovsVsctl } from '../../plan/ovs.ts';
+import type { Log } from '../../sys/log.ts';
+import { DB, type OvsState, readOvs } from './state.ts';
+
+const OWNER = toMap({ [OWNER_KEY]: OWNER_VALUE });
+
+export interface OvsExecuteOptions {
+  log?: Log;
+  /** How long ovs-vswitchd may take to apply the transaction. */
+  timeoutMs?: number;
+  /** Rollback: skip operations whose rows are already as wanted instead of failing. */
+  tolerant?: boolean;
+}
+
+export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[], options: OvsExecuteOptions = {}): Promise<void> {
+  if (steps.length === 0) return;
+  const state = await readOvs(client);
+  const ops = new TransactionBuilder(state, options.tolerant ?? false);
+  for (const step of steps) {
+    for (const line of ovsVsctl(step)) options.log?.debug(`${line}  # ${describeOvsStep(step)}`);
+    ops.add(step);
+  }
+  ops.ops.push(mutate('Open_vSwitch', [], [mutation('next_cfg', '+=', 1)]), select('Open_vSwitch', [], ['next_cfg']));
+  let results;
+  try {
+    results = await client.transact(DB, ops.ops, { comment: `netswitch: ${steps.length} changes` });
+  } catch (e) {
+    if (isNetswitchError(e)) {
+      throw new NetswitchError(ErrorCode.Ovsdb, `the OVS transaction was refused: ${e.message}`, { hint: e.hint, cause: e, context: { ...e.context } });
+    }
+    throw e;
+  }
+  const nextCfg = Number((results[results.length - 1] as { rows: Row[] }).rows[0].next_cfg);
+  await waitForVswitchd(client, nextCfg, options.timeoutMs ?? 30_000);
+  await checkInterfaces(client, ops.touchedInterfaces);
+}
+
+/** ovs-vswitchd copies next_cfg into cur_cfg once it has applied the database. */
+async function waitForVswitchd(client: OvsdbClient, nextCfg: number, timeoutMs: number): Promise<void> {
+  try {
+    await client.transact(DB, [wait('Open_vSwitch', [], ['cur_cfg'], '==', [{ cur_cfg: nextCfg }], timeoutMs)]);
+  } catch (e) {
+    throw new NetswitchError(ErrorCode.Timeout, `ovs-vswitchd did not apply the change within ${timeoutMs / 1000} s`, {
+      hint: 'check that ovs-vswitchd runs (ovs-appctl version) and its log',
+      cause: e,
+    });
+  }
+}
+
+async function checkInterfaces(client: OvsdbClient, names: ReadonlySet<string>): Promise<void> {
+  if (names.size === 0) return;
+  const state = await readOvs(client);
+  const problems: string[] = [];
+  for (const name of names) {
+    const iface = state.interfaces[name];
+    if (!iface) continue; // deleted by this transaction
+    if (iface.error) problems.push(`${name}: ${iface.error}`);
+    else if (iface.ofport === -1) problems.push(`${name}: ovs-vswitchd could not open it (ofport -1)`);
+  }
+  if (problems.length) {
+    throw new NetswitchError(ErrorCode.Ovsdb, `Open vSwitch refused interfaces: ${problems.join('; ')}`, {
+      hint: 'check that the device exists and is not used by another switch',
+      context: { problems },
+    });
+  }
+}
+
+/** Turns steps into OVSDB operations, using the uuids of the rows as read just before. */
+class TransactionBuilder {
+  readonly ops: Operation[] = [];
+  readonly touchedInterfaces = new Set<string>();
+  #state: OvsState;
+  #tolerant: boolean;
+  #n = 0;
+
+  constructor(state: OvsState, tolerant: boolean) {
+    this.#state = state;
+    this.#tolerant = tolerant;
+  }
+
+  add(step: OvsStep): void {
+    switch (step.op) {
+      case 'ovs.br.add': {
+        const b = step.bridge;
+        if (this.#tolerant && this.#state.bridges[b.name]) return;
+        const local = this.#port({ name: b.name, interfaces: [{ name: b.name, type: 'internal' }] });
+        const ports = [local, ...Object.values(b.ports).map((p) => this.#port(p))];
+        const name = this.#name();
+        this.ops.push(
+          insert('Bridge', { name: b.name, datapath_type: b.datapath, stp_enable: b.stp, mcast_snooping_enable: b.mcastSnooping, external_ids: OWNER, ports: toSet(ports.map(namedUuid)) }, name),
+          mutate('Open_vSwitch', [], [insertInto('bridges', toSet([namedUuid(name)]))]),
+        );
+        return;
+      }
+      case 'ovs.br.del': {
+        const id = this.#state.bridgeUuids[step.bridge.name];
+        if (!id) return this.#missing(`bridge ${step.bridge.name}`);
+        this.ops.push(mutate('Open_vSwitch', [], [deleteFrom('bridges', toSet([uuid(id)]))]), del('Bridge', [eq('name', step.bridge.name)]));
+        for (const p of Object.values(step.bridge.ports)) p.interfaces.forEach((i) => this.touchedInterfaces.delete(i.name));
+        return;
+      }
+      case 'ovs.br.set':
+        this.ops.push(update('Bridge', [eq('name', step.name)], { stp_enable: step.to.stp, mcast_snooping_enable: step.to.mcastSnooping }));
+        return;
+      case 'ovs.port.add': {
+        if (this.#tolerant && this.#state.ports[step.port.name]) return;
+        const name = this.#port(step.port);
+        this.ops.push(mutate('Bridge', [eq('name', step.bridge)], [insertInto('ports', toSet([namedUuid(name)]))]));
+        return;
+      }
+      case 'ovs.port.del': {
+        const id = this.#state.portUuids[step.port.name];
+        if (!id) return this.#missing(`port ${step.port.name}`);
+        this.ops.push(mutate('Bridge', [eq('name', step.bridge)], [deleteFrom('ports', toSet([uuid(id)]))]));
+        return;
+      }
+      case 'ovs.port.set':
+        this.ops.push(update('Port', [eq('name', step.name)], portColumns(step.to)));
+        return;
+      case 'ovs.iface.set':
+        this.touchedInterfaces.add(step.name);
+        this.ops.push(update('Interface', [eq('name', step.name)], { mtu_request: step.to.mtu ?? toSet([]) }));
+        return;
+    }
+  }
+
+  #name(): string {
+    return `row${this.#n++}`;
+  }
+
+  /** Inserts a port and its interfaces; returns the port's uuid-name. */
+  #port(p: OvsPortSpec): string {
+    const ifaces = p.interfaces.map((i) => {
+      const name = this.#name();
+      this.touchedInterfaces.add(i.name);
+      this.ops.push(insert('Interface', { name: i.name, type: i.type, external_ids: OWNER, ...(i.mtu !== undefined ? { mtu_request: i.mtu } : {}) }, name));
+      return name;
+    });
+    const name = this.#name();
+    this.ops.push(insert('Port', { name: p.name, interfaces: toSet(ifaces.map(namedUuid)), external_ids: OWNER, ...portColumns(p) }, name));
+    return name;
+  }
+
+  #missing(what: string): void {
+    if (this.#tolerant) return;
+    throw new NetswitchError(ErrorCode.Ovsdb, `${what} is not in OVSDB any more`, { hint: 're-run `netswitch plan` to see the current plan' });
+  }
+}
+
+function portColumns(p: OvsPortSpec | Omit<OvsPortSpec, 'name' | 'interfaces'>): Row {
+  const row: Row = { tag: p.tag ?? toSet([]) };
+  if (p.bond_mode !== undefined) {
+    row.bond_mode = p.bond_mode;
+    row.lacp = p.lacp ?? 'off';
+    row.bond_updelay = p.bond_updelay ?? 0;
+    row.bond_downdelay = p.bond_downdelay ?? 0;
+    row.other_config = toMap(p.other_config ?? {});
+  }
+  return row;
+}

@@ -1,0 +1,135 @@
+// Reading Open vSwitch through OVSDB: every bridge, port and interface in one transaction of
+// selects, turned into the layout of netswitch's own rows (external_ids marks them) plus what
+// the executor needs (row uuids) and what the report shows (foreign rows, errors, counters).
+import {
+  type Atom,
+  type Datum,
+  OvsdbClient,
+  type OvsdbTarget,
+  type Row,
+  fromOptional,
+  fromSet,
+  fromStringMap,
+  select,
+  uuidOf,
+} from '../../ovsdb/index.ts';
+import type { OvsBridgeSpec, OvsInterfaceSpec, OvsPortSpec, OvsSnapshot } from '../../model/ovs.ts';
+import { OWNER_KEY, OWNER_VALUE } from '../../plan/ovs.ts';
+
+export const DB = 'Open_vSwitch';
+
+export function ovsdbTarget(): OvsdbTarget {
+  return (process.env.NETSWITCH_OVSDB ?? 'unix:/var/run/openvswitch/db.sock') as OvsdbTarget;
+}
+
+export function defaultDatapath(): string {
+  return process.env.NETSWITCH_OVS_DATAPATH ?? 'system';
+}
+
+export async function connectOvs(): Promise<OvsdbClient> {
+  return OvsdbClient.connect(ovsdbTarget(), { timeoutMs: 30_000, connectTimeoutMs: 2_000 });
+}
+
+export interface OvsState extends OvsSnapshot {
+  rootUuid: string;
+  bridgeUuids: Record<string, string>;
+  portUuids: Record<string, string>;
+}
+
+const owned = (row: Row) => fromStringMap(row.external_ids as Datum)[OWNER_KEY] === OWNER_VALUE;
+const num = (d: Datum): number | undefined => {
+  const v = fromOptional(d);
+  return typeof v === 'number' ? v : undefined;
+};
+const str = (d: Datum): string | undefined => {
+  const v = fromOptional(d);
+  return typeof v === 'string' ? v : undefined;
+};
+
+export async function readOvs(client: OvsdbClient): Promise<OvsState> {
+  const [root, bridges, ports, ifaces] = await client.transact(DB, [
+    select('Open_vSwitch', [], ['_uuid']),
+    select('Bridge', [], ['_uuid', 'name', 'datapath_type', 'stp_enable', 'mcast_snooping_enable', 'external_ids', 'ports']),
+    select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids']),
+    select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', 'statistics', 'external_ids']),
+  ] as const);
+  const ifaceByUuid = new Map<string, Row>(ifaces.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
+  const portByUuid = new Map<string, Row>(ports.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
+  const state: OvsState = {
+    layout: { bridges: {} },
+    rootUuid: uuidOf(root.rows[0]._uuid as Atom),
+    bridgeUuids: {},
+    portUuids: {},
+    bridges: {},
+    ports: {},
+    interfaces: {},
+  };
+  for (const r of ifaces.rows) {
+    const name = String(r.name);
+    const stats = fromStringMap(r.statistics as Datum) as unknown as Record<string, number>;
+    state.interfaces[name] = { name, type: String(r.type), statistics: stats, owned: owned(r) };
+    const iface = state.interfaces[name];
+    const error = str(r.error as Datum);
+    if (error !== undefined) iface.error = error;
+    const ofport = num(r.ofport as Datum);
+    if (ofport !== undefined) iface.ofport = ofport;
+    const mtu = num(r.mtu as Datum);
+    if (mtu !== undefined) iface.mtu = mtu;
+    const ls = str(r.link_state as Datum);
+    if (ls !== undefined) iface.linkState = ls;
+  }
+  for (const b of bridges.rows) {
+    const name = String(b.name);
+    const portRows = fromSet(b.ports as Datum).map((u) => portByUuid.get(uuidOf(u))).filter((p): p is Row => p !== undefined);
+    state.bridgeUuids[name] = uuidOf(b._uuid as Atom);
+    state.bridges[name] = {
+      name,
+      datapath: String(b.datapath_type) || 'system',
+      ports: portRows.map((p) => String(p.name)),
+      owned: owned(b),
+      stp: b.stp_enable === true,
+      mcastSnooping: b.mcast_snooping_enable === true,
+    };
+    for (const p of portRows) {
+      const pname = String(p.name);
+      state.portUuids[pname] = uuidOf(p._uuid as Atom);
+      const ifaceRows = fromSet(p.interfaces as Datum).map((u) => ifaceByUuid.get(uuidOf(u))).filter((i): i is Row => i !== undefined);
+      const tag = num(p.tag as Datum);
+      state.ports[pname] = { name: pname, bridge: name, interfaces: ifaceRows.map((i) => String(i.name)), owned: owned(p), ...(tag !== undefined ? { tag } : {}) };
+    }
+    if (!owned(b)) continue;
+    const spec: OvsBridgeSpec = { name, datapath: state.bridges[name].datapath, stp: state.bridges[name].stp, mcastSnooping: state.bridges[name].mcastSnooping, ports: {} };
+    for (const p of portRows) {
+      const pname = String(p.name);
+      if (pname === name) continue; // the bridge's local port comes with the bridge
+      spec.ports[pname] = portSpec(p, ifaceByUuid);
+    }
+    state.layout.bridges[name] = spec;
+  }
+  return state;
+}
+
+function portSpec(p: Row, ifaceByUuid: Map<string, Row>): OvsPortSpec {
+  const interfaces: OvsInterfaceSpec[] = fromSet(p.interfaces as Datum)
+    .map((u) => ifaceByUuid.get(uuidOf(u)))
+    .filter((i): i is Row => i !== undefined)
+    .map((i) => {
+      const spec: OvsInterfaceSpec = { name: String(i.name), type: String(i.type) === 'internal' ? 'internal' : '' };
+      const mtu = num(i.mtu_request as Datum);
+      if (mtu !== undefined) spec.mtu = mtu;
+      return spec;
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const spec: OvsPortSpec = { name: String(p.name), interfaces };
+  const tag = num(p.tag as Datum);
+  if (tag !== undefined) spec.tag = tag;
+  const bondMode = str(p.bond_mode as Datum);
+  if (interfaces.length > 1 || bondMode !== undefined) {
+    spec.bond_mode = bondMode ?? 'active-backup';
+    spec.lacp = str(p.lacp as Datum) ?? 'off';
+    spec.bond_updelay = Number(p.bond_updelay ?? 0);
+    spec.bond_downdelay = Number(p.bond_downdelay ?? 0);
+    spec.other_config = fromStringMap(p.other_config as Datum);
+  }
+  return spec;
+}
