@@ -37,8 +37,6 @@ export interface PlannedChange {
   owned: Set<string>;
   steps: Step[];
   datapath: string;
-  /** Open, when OVSDB is reachable; the caller closes it. */
-  ovs?: OvsdbClient;
 }
 
 export interface ApplyResult {
@@ -81,10 +79,19 @@ function toOvsSnapshot(state: OvsSnapshot): OvsSnapshot {
 
 /** Parse, merge, read the host, validate and plan. Changes nothing. */
 export async function planChange(input: unknown, options: EngineOptions): Promise<PlannedChange> {
-  const state = new StateDir(options.stateDir);
-  const { request, issues } = canonicalizeLenient(input);
   const ovs = await openOvs();
   try {
+    return await planWith(input, options, ovs);
+  } finally {
+    await ovs?.close();
+  }
+}
+
+/** planChange with the caller's OVSDB connection (left open). */
+async function planWith(input: unknown, options: EngineOptions, ovs: OvsdbClient | undefined): Promise<PlannedChange> {
+  const state = new StateDir(options.stateDir);
+  const { request, issues } = canonicalizeLenient(input);
+  {
     const [running, owned, snapshot] = await Promise.all([state.running(), state.owned(), readHost(ovs)]);
     const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
     issues.push(
@@ -100,10 +107,7 @@ export async function planChange(input: unknown, options: EngineOptions): Promis
     );
     if (issues.length) throw invalid(issues);
     const datapath = options.ovsDatapath ?? defaultDatapath();
-    return { request, running, desired, snapshot, owned, datapath, steps: planFor(snapshot, running, desired, owned, datapath), ...(ovs ? { ovs } : {}) };
-  } catch (e) {
-    await ovs?.close();
-    throw e;
+    return { request, running, desired, snapshot, owned, datapath, steps: planFor(snapshot, running, desired, owned, datapath) };
   }
 }
 
@@ -148,8 +152,8 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
   let ovs: OvsdbClient | undefined;
   try {
     await recover(state, log);
-    const change = await planChange(input, options);
-    ovs = change.ovs;
+    ovs = await openOvs();
+    const change = await planWith(input, options, ovs);
     lap('plan');
     if (change.steps.length === 0) {
       await commit(state, change);

@@ -7,6 +7,7 @@ import {
   OvsdbClient,
   type OvsdbTarget,
   type Row,
+  fromMap,
   fromOptional,
   fromSet,
   fromStringMap,
@@ -66,7 +67,7 @@ export async function readOvs(client: OvsdbClient): Promise<OvsState> {
   };
   for (const r of ifaces.rows) {
     const name = String(r.name);
-    const stats = fromStringMap(r.statistics as Datum) as unknown as Record<string, number>;
+    const stats = Object.fromEntries([...fromMap(r.statistics as Datum)].map(([k, v]) => [String(k), Number(v)]));
     state.interfaces[name] = { name, type: String(r.type), statistics: stats, owned: owned(r) };
     const iface = state.interfaces[name];
     const error = str(r.error as Datum);
