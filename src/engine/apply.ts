@@ -16,6 +16,7 @@ import { ovsLayoutOf, planOvs } from '../plan/ovs.ts';
 import { type Step, commandsOf, describeStep, undo } from '../plan/steps.ts';
 import { connectOvs, defaultDatapath, ovsdbTarget, readOvs } from '../switch/ovs/state.ts';
 import { validateConfig } from '../validate/validate.ts';
+import { announceAddresses } from '../ip/announce.ts';
 import { runPlan } from './execute.ts';
 import { type Log, silentLog } from '../sys/log.ts';
 import { StateDir } from './state.ts';
@@ -176,6 +177,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
       return await rollback(state, change.steps, change.snapshot, error, log, ovs);
     }
     await commit(state, change);
+    announceAddresses(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));
     lap('commit');
     log.debug(`applied ${change.steps.length} steps`);
     return { status: 'applied', steps: change.steps, config: change.desired, timings };

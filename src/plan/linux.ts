@@ -30,11 +30,6 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
     if (a.kind === 'nic') continue;
     if (!d || mustRecreate(a, d)) gone.add(name);
   }
-  // An OVS internal port that goes is removed by the OVS switch; bring it down first here, so
-  // that the undo brings it back up.
-  for (const name of gone) {
-    if (cur[name].kind === 'ovs' && cur[name].up) steps.push({ op: 'link.set', name, attr: 'up', from: true, to: false });
-  }
   // A VLAN dies with its lower device: plan its deletion explicitly so undo re-creates it.
   for (let grew = true; grew; ) {
     grew = false;
@@ -58,6 +53,11 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
   const keptRoutes = actual.routes.filter((r) => !gone.has(r.dev) && !losesAddress.has(r.dev) && desired.routes.some((w) => sameRoute(w, r)));
   for (const r of actual.routes) if (!keptRoutes.includes(r)) steps.push({ op: 'route.del', route: r });
   steps.push(...addrDels);
+  // An OVS internal port that goes is removed by the OVS switch; bring it down here, once its
+  // routes and addresses are gone, so that the undo brings it back up before restoring them.
+  for (const name of gone) {
+    if (cur[name].kind === 'ovs' && cur[name].up) steps.push({ op: 'link.set', name, attr: 'up', from: true, to: false });
+  }
   // The bonding driver takes a slave down when it lets it go, and refuses to enslave one that
   // is up: bring a leaving slave down first, explicitly, so the undo (attach, then up) works.
   const leavesBond = new Set<string>();

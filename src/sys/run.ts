@@ -93,3 +93,14 @@ export function describe(argv: readonly string[]): string {
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
+
+/**
+ * Start a program and do not wait for it (argument array, no shell, no output kept). For
+ * best-effort work that outlives the command, like gratuitous ARP announcements.
+ */
+export function launch(argv: readonly string[]): void {
+  const [file, ...args] = argv;
+  const child = spawn(file, args, { stdio: 'ignore', detached: true });
+  child.on('error', () => {});
+  child.unref();
+}
