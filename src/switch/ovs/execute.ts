@@ -77,8 +77,10 @@ async function checkInterfaces(client: OvsdbClient, names: ReadonlySet<string>):
   for (const name of names) {
     const iface = state.interfaces[name];
     if (!iface) continue; // deleted by this transaction
+    // As ovs-vsctl does: no OpenFlow port number means ovs-vswitchd could not set it up
+    // (its bridge failed, e.g. a datapath type this host lacks).
     if (iface.error) problems.push(`${name}: ${iface.error}`);
-    else if (iface.ofport === -1) problems.push(`${name}: ovs-vswitchd could not open it (ofport -1)`);
+    else if (iface.ofport === undefined || iface.ofport === -1) problems.push(`${name}: ovs-vswitchd could not set it up (see its log)`);
   }
   if (problems.length) {
     throw new NetswitchError(ErrorCode.Ovsdb, `Open vSwitch refused interfaces: ${problems.join('; ')}`, {
