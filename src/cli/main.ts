@@ -32,12 +32,15 @@ function common(): Common {
   return program.opts<Common>();
 }
 
-async function engineOptions(extra: { replace?: boolean } = {}) {
+async function engineOptions(extra: { replace?: boolean; ovsDatapath?: string } = {}) {
   const { defaultStateDir } = await import('../engine/state.ts');
   const { stderrLog } = await import('../sys/log.ts');
   const c = common();
-  return { stateDir: c.stateDir ?? defaultStateDir(), log: stderrLog(c.quiet ? 'quiet' : c.verbose ? 'debug' : 'info'), ...extra };
+  const { ovsDatapath, ...rest } = extra;
+  return { stateDir: c.stateDir ?? defaultStateDir(), log: stderrLog(c.quiet ? 'quiet' : c.verbose ? 'debug' : 'info'), ...rest, ...(ovsDatapath ? { ovsDatapath } : {}) };
 }
+
+const DATAPATH_HELP = 'datapath_type of the OVS bridges netswitch creates: system (kernel) or netdev (userspace); default $NETSWITCH_OVS_DATAPATH or system';
 
 async function readRequest(file: string): Promise<unknown> {
   const { readFile } = await import('node:fs/promises');
@@ -76,12 +79,13 @@ program
   .description('apply a setup request (a delta; --replace: the whole desired config) as one transaction')
   .argument('<file>', 'YAML or JSON request, - for stdin')
   .option('--replace', 'the request is the full desired config: networks and bonds it does not name are removed')
+  .option('--ovs-datapath <type>', DATAPATH_HELP)
   .addHelpText('after', '\nExamples:\n  netswitch apply examples/setup.yaml\n  netswitch apply --replace full.yaml\n  echo \'{"networks": {"vmnet": {"remove": true}}}\' | netswitch apply -')
-  .action(async (file: string, opts: { replace?: boolean }) => {
+  .action(async (file: string, opts: { replace?: boolean; ovsDatapath?: string }) => {
     const input = await readRequest(file);
     const { applyChange } = await import('../engine/apply.ts');
     const { describeStep } = await import('../plan/steps.ts');
-    const result = await applyChange(input, await engineOptions({ replace: opts.replace }));
+    const result = await applyChange(input, await engineOptions({ replace: opts.replace, ovsDatapath: opts.ovsDatapath }));
     await print({ status: result.status, steps: result.steps.map(describeStep), timings: result.timings }, () =>
       result.status === 'unchanged' ? 'unchanged: the host already has this config\n' : `applied: ${result.steps.length} steps\n`,
     );
@@ -92,13 +96,14 @@ program
   .description('print the steps an apply of the request would take; changes nothing')
   .argument('<file>', 'YAML or JSON request, - for stdin')
   .option('--replace', 'plan the request as the full desired config')
+  .option('--ovs-datapath <type>', DATAPATH_HELP)
   .addHelpText('after', '\nExamples:\n  netswitch plan examples/setup.yaml\n  netswitch plan -o json change.yaml')
-  .action(async (file: string, opts: { replace?: boolean }) => {
+  .action(async (file: string, opts: { replace?: boolean; ovsDatapath?: string }) => {
     const input = await readRequest(file);
     const { planChange } = await import('../engine/apply.ts');
-    const { describeStep, ipCommands } = await import('../plan/steps.ts');
-    const change = await planChange(input, await engineOptions({ replace: opts.replace }));
-    const steps = change.steps.map((s, i) => ({ step: i + 1, description: describeStep(s), commands: ipCommands(s) }));
+    const { describeStep, commandsOf } = await import('../plan/steps.ts');
+    const change = await planChange(input, await engineOptions({ replace: opts.replace, ovsDatapath: opts.ovsDatapath }));
+    const steps = change.steps.map((s, i) => ({ step: i + 1, description: describeStep(s), commands: commandsOf(s) }));
     await print({ steps }, () =>
       steps.length === 0
         ? 'nothing to change: the host already has this config\n'
@@ -128,12 +133,17 @@ program
   });
 
 async function loadReport() {
-  const { readSnapshot } = await import('../host/snapshot.ts');
+  const { openOvs, readHost } = await import('../engine/apply.ts');
   const { StateDir } = await import('../engine/state.ts');
   const { buildReport } = await import('../report/report.ts');
   const state = new StateDir((await engineOptions()).stateDir);
-  const [snapshot, running, status] = await Promise.all([readSnapshot({ stats: true }), state.running(), state.readJson('status.json', undefined)]);
-  return { report: buildReport(snapshot, running, status) };
+  const ovs = await openOvs();
+  try {
+    const [snapshot, running, status] = await Promise.all([readHost(ovs, { stats: true }), state.running(), state.readJson('status.json', undefined)]);
+    return { report: buildReport(snapshot, running, status) };
+  } finally {
+    await ovs?.close();
+  }
 }
 
 program

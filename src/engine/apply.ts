@@ -164,7 +164,10 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const journal: Journal = { startedAt: new Date().toISOString(), pid: process.pid, steps: change.steps, checkpoint: change.snapshot };
     await state.writeJson('journal.json', journal);
     lap('checkpoint');
-    for (const [i, step] of change.steps.entries()) log.debug(`step ${i + 1}: ${describeStep(step)}  # ${commandsOf(step).join('; ')}`);
+    // The audit log: every change as the command that would do the same, one per line, with why.
+    const lines = change.steps.flatMap((step, i) => commandsOf(step).map((c) => `${c}  # step ${i + 1}: ${describeStep(step)}`));
+    for (const line of lines) log.debug(line);
+    await state.appendLog([`# ${journal.startedAt} apply by pid ${process.pid}: ${change.steps.length} steps`, ...lines]);
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
     const result = await runPlan(change.steps, { ovs, log, faultAt });
     lap('execute');

@@ -2,7 +2,7 @@
 // (persisted) config, the devices it owns, the journal of an apply in progress, and the
 // lock that makes applies one at a time. Files are replaced atomically (write + rename).
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Config, emptyConfig } from '../model/config.ts';
 import { ErrorCode, NetswitchError } from '../model/errors.ts';
@@ -36,6 +36,12 @@ export class StateDir {
     const tmp = this.path(`.${name}.${process.pid}.tmp`);
     await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
     await rename(tmp, this.path(name));
+  }
+
+  /** Appends lines to netswitch.log, the record of every change made. */
+  async appendLog(lines: readonly string[]): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await appendFile(this.path('netswitch.log'), `${lines.join('\n')}\n`);
   }
 
   async remove(name: string): Promise<void> {

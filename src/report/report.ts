@@ -8,6 +8,7 @@ import { prefixToNetmask } from '../model/canonicalize.ts';
 import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 import { networkIface, vlanDeviceName } from '../plan/layout.ts';
+import { addOvsCapabilities, ovsKernelConfig, ovsStatistics } from './ovs.ts';
 
 export type Status = { Success: { message: string; reason?: string } } | { Failed: { message: string; reason?: string } };
 
@@ -84,7 +85,7 @@ export function capabilities(snapshot: Snapshot, running: Config): Capabilities 
   for (const [name, net] of Object.entries(running.networks)) {
     const iface = networkIface(name, net);
     const link = iface ? snapshot.links[iface] : undefined;
-    if (!iface || !link) continue;
+    if (!iface || !link || net.switch !== 'legacy') continue;
     caps.networks[name] = {
       ...ip(iface),
       iface,
@@ -97,6 +98,7 @@ export function capabilities(snapshot: Snapshot, running: Config): Capabilities 
       switch: net.switch,
     };
   }
+  addOvsCapabilities(caps, snapshot, running, ip);
   return caps;
 }
 
@@ -127,7 +129,7 @@ export function ipInfo(snapshot: Snapshot, name: string): IpInfo {
 }
 
 export function statistics(snapshot: Snapshot): Record<string, InterfaceStats> {
-  const out: Record<string, InterfaceStats> = {};
+  const out: Record<string, InterfaceStats> = ovsStatistics(snapshot, new Set(Object.keys(snapshot.links)));
   for (const l of Object.values(snapshot.links)) {
     if (l.name === 'lo') continue;
     const s = l.stats;
@@ -214,5 +216,6 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
     if (entry.mtu === DEFAULT_MTU) delete entry.mtu;
     networks[name] = entry;
   }
-  return { networks, bondings };
+  const ovs = ovsKernelConfig(snapshot, running, (dev) => ipInfo(snapshot, dev), snapshot.nameservers);
+  return { networks: { ...networks, ...ovs.networks }, bondings: { ...bondings, ...ovs.bondings } };
 }

@@ -1,0 +1,141 @@
+// The Open vSwitch part of the report, in the same shape as the Linux one (clients never
+// branch on switch type): a network is its internal port; a bridged one also appears under
+// bridges, a VLAN network under vlans as <southbound>.<vid>, an OVS bond under bondings —
+// each marked switch: ovs. Derived from OVSDB and the kernel, not from the running config.
+import { type Config, isRemoval } from '../model/config.ts';
+import { formatBondOptions } from '../model/bond-options.ts';
+import { ovsBondSettings } from '../model/ovs-bond.ts';
+import type { OvsBridgeSpec, OvsPortSpec } from '../model/ovs.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import { portAttrs } from '../plan/ovs.ts';
+import type { Capabilities, InterfaceStats, IpInfo } from './report.ts';
+
+interface OvsNetwork {
+  name: string;
+  bridge: OvsBridgeSpec;
+  port: OvsPortSpec;
+  /** The bridge's NIC or bond port, if any. */
+  southbound?: OvsPortSpec;
+}
+
+/** netswitch's OVS networks: internal ports of its bridges other than the bridges' own. */
+function ovsNetworks(snapshot: Snapshot): OvsNetwork[] {
+  const out: OvsNetwork[] = [];
+  for (const bridge of Object.values(snapshot.ovs?.layout.bridges ?? {})) {
+    const ports = Object.values(bridge.ports);
+    const southbound = ports.find((p) => p.interfaces.some((i) => i.type === ''));
+    for (const port of ports) {
+      if (port.interfaces.length === 1 && port.interfaces[0].type === 'internal') out.push({ name: port.name, bridge, port, ...(southbound ? { southbound } : {}) });
+    }
+  }
+  return out;
+}
+
+export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, running: Config, ip: (dev: string) => IpInfo): void {
+  for (const n of ovsNetworks(snapshot)) {
+    const link = snapshot.links[n.name];
+    const mtu = link?.mtu ?? n.port.interfaces[0].mtu ?? 0;
+    const sb = n.southbound?.name ?? '';
+    const vid = n.port.tag;
+    const sbDevice = sb && vid !== undefined ? `${sb}.${vid}` : sb;
+    const bridged = running.networks[n.name]?.bridged ?? true;
+    const info = ip(n.name);
+    caps.networks[n.name] = { ...info, iface: n.name, bridged, southbound: sbDevice, vlanid: vid ?? null, ports: bridged && sbDevice ? [sbDevice] : [], stp: n.bridge.stp, mtu, switch: 'ovs' };
+    if (bridged) caps.bridges[n.name] = { ...info, ports: sbDevice ? [sbDevice] : [], stp: n.bridge.stp, opts: { multicast_snooping: n.bridge.mcastSnooping ? '1' : '0' }, mtu, switch: 'ovs' };
+    if (sb && vid !== undefined) caps.vlans[sbDevice] = { ...ip(''), iface: sb, vlanid: vid, mtu, switch: 'ovs' };
+  }
+  for (const bridge of Object.values(snapshot.ovs?.layout.bridges ?? {})) {
+    for (const port of Object.values(bridge.ports)) {
+      if (port.bond_mode === undefined) continue;
+      const mtu = Math.max(0, ...port.interfaces.map((i) => snapshot.links[i.name]?.mtu ?? i.mtu ?? 0));
+      caps.bondings[port.name] = {
+        ...ip(''),
+        slaves: port.interfaces.map((i) => i.name).sort(),
+        opts: bondOptionsOf(port, running),
+        active_slave: '',
+        hwaddr: '',
+        mtu,
+        switch: 'ovs',
+      };
+    }
+  }
+}
+
+/**
+ * Kernel-style options for an OVS bond: the running config's own options when they still
+ * describe what OVS has (the mapping is many-to-one), otherwise OVS's settings natively.
+ */
+function bondOptionsOf(port: OvsPortSpec, running: Config): Record<string, string> {
+  const configured = running.bondings[port.name];
+  if (configured && !isRemoval(configured)) {
+    const s = ovsBondSettings(configured.options).settings;
+    if (JSON.stringify(portAttrs({ ...s, tag: port.tag })) === JSON.stringify(portAttrs(port))) return configured.options;
+  }
+  const out: Record<string, string> = { 'ovs:bond_mode': port.bond_mode ?? '', 'ovs:lacp': port.lacp ?? 'off' };
+  for (const [k, v] of Object.entries(port.other_config ?? {})) out[`ovs:${k}`] = v;
+  if (port.bond_updelay) out['ovs:bond_updelay'] = String(port.bond_updelay);
+  if (port.bond_downdelay) out['ovs:bond_downdelay'] = String(port.bond_downdelay);
+  return out;
+}
+
+export function ovsKernelConfig(snapshot: Snapshot, running: Config, ip: (dev: string) => IpInfo, nameservers: readonly string[]): {
+  networks: Record<string, Record<string, unknown>>;
+  bondings: Record<string, Record<string, unknown>>;
+} {
+  const networks: Record<string, Record<string, unknown>> = {};
+  const bondings: Record<string, Record<string, unknown>> = {};
+  for (const n of ovsNetworks(snapshot)) {
+    if (!(n.name in running.networks)) continue;
+    const link = snapshot.links[n.name];
+    const info = ip(n.name);
+    const entry: Record<string, unknown> = { bridged: running.networks[n.name].bridged, switch: 'ovs' };
+    if (n.southbound) entry[n.southbound.bond_mode !== undefined ? 'bonding' : 'nic'] = n.southbound.name;
+    if (n.port.tag !== undefined) entry.vlan = n.port.tag;
+    if (n.bridge.stp) entry.stp = true;
+    if (n.bridge.mcastSnooping) entry.multicastSnooping = true;
+    const mtu = link?.mtu ?? n.port.interfaces[0].mtu;
+    if (mtu !== undefined && mtu !== 1500) entry.mtu = mtu;
+    const static4 = link?.addresses.find((a) => a.family === 4 && !a.dynamic);
+    entry.bootproto = info.dhcpv4 ? 'dhcp' : 'none';
+    if (static4) {
+      const [addr, prefix] = static4.cidr.split('/');
+      entry.ipaddr = addr;
+      entry.prefix = Number(prefix);
+    }
+    const static6 = link?.addresses.find((a) => a.family === 6 && !a.dynamic);
+    if (static6) entry.ipv6addr = static6.cidr;
+    if (info.gateway) entry.gateway = info.gateway;
+    if (info.ipv6gateway) entry.ipv6gateway = info.ipv6gateway;
+    entry.defaultRoute = info.ipv4defaultroute || info.ipv6gateway !== '';
+    if (entry.defaultRoute && nameservers.length) entry.nameservers = [...nameservers];
+    networks[n.name] = entry;
+  }
+  for (const bridge of Object.values(snapshot.ovs?.layout.bridges ?? {})) {
+    for (const port of Object.values(bridge.ports)) {
+      if (port.bond_mode === undefined || !(port.name in running.bondings)) continue;
+      bondings[port.name] = { nics: port.interfaces.map((i) => i.name).sort(), options: formatBondOptions(bondOptionsOf(port, running)), switch: 'ovs' };
+    }
+  }
+  return { networks, bondings };
+}
+
+/** Counters of OVS interfaces the kernel does not show (bond members of userspace bridges, bonds as a whole). */
+export function ovsStatistics(snapshot: Snapshot, known: ReadonlySet<string>): Record<string, InterfaceStats> {
+  const out: Record<string, InterfaceStats> = {};
+  const ovs = snapshot.ovs;
+  if (!ovs) return out;
+  const stat = (names: string[]): InterfaceStats['rx'][] => {
+    const sum = (key: string) => String(names.reduce((acc, n) => acc + (ovs.interfaces[n]?.statistics[key] ?? 0), 0));
+    return [sum('rx_bytes'), sum('tx_bytes'), sum('rx_dropped'), sum('rx_errors'), sum('tx_dropped'), sum('tx_errors')];
+  };
+  const add = (name: string, members: string[]) => {
+    const [rx, tx, rxDropped, rxErrors, txDropped, txErrors] = stat(members);
+    const up = members.some((m) => ovs.interfaces[m]?.linkState === 'up');
+    out[name] = { name, rx, tx, rxDropped, rxErrors, txDropped, txErrors, speed: 0, state: up ? 'up' : 'down', sampleTime: snapshot.time / 1000 };
+  };
+  for (const port of Object.values(ovs.ports)) {
+    if (port.interfaces.length > 1 && !known.has(port.name)) add(port.name, port.interfaces);
+  }
+  for (const iface of Object.values(ovs.interfaces)) if (!known.has(iface.name) && !(iface.name in out)) add(iface.name, [iface.name]);
+  return out;
+}
