@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { OvsSnapshot } from '../model/ovs.ts';
 import type { Address, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
-import { runJson } from '../sys/run.ts';
+import { run, runJson } from '../sys/run.ts';
 
 interface IpAddrInfo {
   family: 'inet' | 'inet6';
@@ -74,9 +74,9 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
   const [links, routes4, routes6, rules4, rules6, nameservers, ovs] = await Promise.all([
     runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show']),
     runJson<IpRoute[]>(['ip', '-json', '-4', 'route', 'show', 'table', 'all']),
-    runJson<IpRoute[]>(['ip', '-json', '-6', 'route', 'show', 'table', 'all']),
+    ipv6Json<IpRoute[]>(['ip', '-json', '-6', 'route', 'show', 'table', 'all']),
     runJson<IpRule[]>(['ip', '-json', '-4', 'rule', 'show']),
-    runJson<IpRule[]>(['ip', '-json', '-6', 'rule', 'show']),
+    ipv6Json<IpRule[]>(['ip', '-json', '-6', 'rule', 'show']),
     readNameservers(options.resolvConf ?? resolvConfPath()),
     options.readOvs?.(),
   ]);
@@ -90,6 +90,14 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
   };
   if (ovs) snapshot.ovs = ovs;
   return deepFreeze(snapshot);
+}
+
+/** An IPv6 read; a kernel without IPv6 (no module, ipv6.disable=1) simply has none. */
+async function ipv6Json<T>(argv: string[]): Promise<T | []> {
+  const r = await run(argv, { check: false });
+  if (r.code !== 0 && /Address family not supported/.test(r.stderr)) return [];
+  if (r.code !== 0) return runJson<T>(argv); // the same failure, reported as usual
+  return JSON.parse(r.stdout || '[]') as T;
 }
 
 export function resolvConfPath(): string {

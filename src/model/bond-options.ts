@@ -104,6 +104,11 @@ export function parseBondOptions(text: string | undefined): {
     options[key] = normalizeBondValue(key, value);
   }
   options.mode ??= DEFAULT_BOND_MODE;
+  for (const key of Object.keys(options)) {
+    if (!bondOptionFitsMode(key, options.mode)) {
+      problems.push({ option: key, message: `bonding option ${key} is not supported in mode ${options.mode} (only in ${BOND_MODE_ONLY[key].join(', ')})`, hint: `drop ${key}, or use a mode that has it` });
+    }
+  }
   return { options, problems };
 }
 
@@ -115,6 +120,34 @@ export function bondModeName(value: string): BondMode {
 export function formatBondOptions(options: Record<string, string>): string {
   const keys = Object.keys(options).sort((a, b) => (a === 'mode' ? -1 : b === 'mode' ? 1 : a.localeCompare(b)));
   return keys.map((k) => `${k}=${options[k]}`).join(' ');
+}
+
+/**
+ * Options the bonding driver accepts only in some modes (bond_options.c's unsuppmodes); any
+ * other mode refuses them ("option not supported in mode").
+ */
+export const BOND_MODE_ONLY: Record<string, readonly BondMode[]> = {
+  lacp_rate: ['802.3ad'],
+  ad_actor_sys_prio: ['802.3ad'],
+  ad_user_port_key: ['802.3ad'],
+  ad_actor_system: ['802.3ad'],
+  arp_interval: ['balance-rr', 'active-backup', 'balance-xor', 'broadcast'],
+  arp_missed_max: ['balance-rr', 'active-backup', 'balance-xor', 'broadcast'],
+  arp_validate: ['balance-rr', 'active-backup', 'balance-xor', 'broadcast'],
+  primary: ['active-backup', 'balance-tlb', 'balance-alb'],
+  packets_per_slave: ['balance-rr'],
+  tlb_dynamic_lb: ['balance-tlb', 'balance-alb'],
+};
+
+/** Options the driver changes only while the bond is down (BOND_OPTFLAG_IFDOWN). */
+export const BOND_IFDOWN_OPTIONS: ReadonlySet<string> = new Set(['lacp_rate', 'ad_select', 'tlb_dynamic_lb', 'ad_user_port_key']);
+/** Options the driver changes only while the bond has no slaves (BOND_OPTFLAG_NOSLAVES): a change re-creates it. */
+export const BOND_NOSLAVES_OPTIONS: ReadonlySet<string> = new Set(['mode', 'fail_over_mac']);
+
+/** Whether the option may be set on a bond of this mode. */
+export function bondOptionFitsMode(key: string, mode: string): boolean {
+  const only = BOND_MODE_ONLY[key];
+  return only === undefined || (only as readonly string[]).includes(mode);
 }
 
 /** The kernel's defaults: what an option returns to when a request stops setting it. */
@@ -143,6 +176,7 @@ export const BOND_DEFAULTS: Record<string, string> = {
   ad_select: 'stable',
   ad_actor_sys_prio: '65535',
   ad_user_port_key: '0',
+  ad_actor_system: '00:00:00:00:00:00',
 };
 
 /** sysfs option name -> key in `ip -d -json` info_data, where they differ. */
@@ -175,7 +209,8 @@ export function bondOptionsFromInfo(info: Readonly<Record<string, unknown>>): Re
   const out: Record<string, string> = {};
   for (const key of ['mode', ...Object.keys(BOND_DEFAULTS), 'primary', 'arp_ip_target', 'ad_actor_system']) {
     const value = info[BOND_JSON_KEYS[key] ?? key];
-    if (value === undefined) continue;
+    // ip reports options that do not apply to the bond's mode as null
+    if (value === undefined || value === null || value === '') continue;
     out[key] = Array.isArray(value) ? value.join(',') : String(value);
   }
   return out;

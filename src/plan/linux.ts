@@ -2,6 +2,7 @@
 // change lives here and only here: tear down what goes (routes, addresses, ports, devices,
 // uppers first), lower MTUs top-down, raise them bottom-up, create bonds, VLANs and bridges
 // bottom-up, attach ports, change options, bring devices up, then addresses and routes.
+import { BOND_IFDOWN_OPTIONS, BOND_NOSLAVES_OPTIONS } from '../model/bond-options.ts';
 import { sameBridgeValue } from '../model/bridge-options.ts';
 import { LEVEL, type Layout, type LinkSpec, type RouteSpec } from './layout.ts';
 import type { Step } from './steps.ts';
@@ -129,6 +130,11 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
           from[k] = haveOpts[k] ?? '';
         }
       }
+      // Some bonding options change only while the bond is down: down now, up in the up phase.
+      if (kind === 'bond' && isUp.get(d.name) && Object.keys(to).some((k) => BOND_IFDOWN_OPTIONS.has(k))) {
+        steps.push({ op: 'link.set', name: d.name, attr: 'up', from: true, to: false });
+        isUp.set(d.name, false);
+      }
       if (Object.keys(to).length) steps.push({ op: kind === 'bond' ? 'bond.set' : 'bridge.set', name: d.name, from, to });
       if (kind === 'bond' && d.mac && a.mac !== d.mac) steps.push({ op: 'link.set', name: d.name, attr: 'mac', from: a.mac ?? null, to: d.mac });
     }
@@ -163,7 +169,8 @@ function mustRecreate(a: LinkSpec, d: LinkSpec): boolean {
   if (a.kind !== d.kind) return true;
   if (a.kind === 'ovs') return false;
   if (a.kind === 'vlan') return a.vlan?.link !== d.vlan?.link || a.vlan?.id !== d.vlan?.id;
-  if (a.kind === 'bond') return (a.bondOptions?.mode ?? '') !== (d.bondOptions?.mode ?? '');
+  // Options the driver changes only on a bond without slaves: re-create it.
+  if (a.kind === 'bond') return [...BOND_NOSLAVES_OPTIONS].some((k) => d.bondOptions?.[k] !== undefined && (a.bondOptions?.[k] ?? '') !== d.bondOptions[k]);
   return false;
 }
 

@@ -1,6 +1,6 @@
 // A step is data first: what to do, how to undo it, and how to print it (in words and as the
 // equivalent `ip` command). Steps are JSON-serializable so the journal can hold a plan.
-import { BOND_DEFAULTS } from '../model/bond-options.ts';
+import { BOND_DEFAULTS, bondOptionFitsMode } from '../model/bond-options.ts';
 import { BRIDGE_DEFAULTS, BRIDGE_OPTIONS, sameBridgeValue } from '../model/bridge-options.ts';
 import { shellQuote } from '../sys/run.ts';
 import type { LinkSpec, RouteSpec } from './layout.ts';
@@ -133,7 +133,8 @@ function createLink(l: LinkSpec): string[] {
       return [...head, 'type', 'bridge', ...bridgeArgs(withoutDefaults(l.bridgeOpts ?? {}, BRIDGE_DEFAULTS))];
     case 'bond': {
       const { mode, ...rest } = l.bondOptions ?? {};
-      return [...head, 'type', 'bond', ...bondArgs({ ...(mode ? { mode } : {}), ...withoutDefaults(rest, BOND_DEFAULTS) })];
+      const fitting = Object.fromEntries(Object.entries(rest).filter(([k]) => !mode || bondOptionFitsMode(k, mode)));
+      return [...head, 'type', 'bond', ...bondArgs({ ...(mode ? { mode } : {}), ...withoutDefaults(fitting, BOND_DEFAULTS) })];
     }
     case 'vlan':
       return [...head, 'type', 'vlan', 'id', String(l.vlan?.id)];

@@ -183,6 +183,14 @@ describe('parseBondOptions', () => {
   it('refuses words that are not key=value', () => {
     assert.deepEqual(parseBondOptions('miimon =5').problems.map((p) => p.option), ['miimon', '=5']);
   });
+  it('refuses an option the driver does not support in the bond mode, naming both', () => {
+    const { problems } = parseBondOptions('mode=active-backup lacp_rate=fast');
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0].option, 'lacp_rate');
+    assert.match(problems[0].message, /lacp_rate is not supported in mode active-backup \(only in 802\.3ad\)/);
+    assert.deepEqual(parseBondOptions('mode=4 lacp_rate=fast').problems, []);
+    assert.deepEqual(parseBondOptions('mode=802.3ad arp_interval=100').problems.map((p) => p.option), ['arp_interval']);
+  });
   it('accepts valid values of list and name options', () => {
     const { options, problems } = parseBondOptions('mode=active-backup primary=eth1 arp_interval=100 arp_ip_target=192.0.2.1,192.0.2.2 xmit_hash_policy=1');
     assert.deepEqual(problems, []);

@@ -129,8 +129,18 @@ describe('planLinux: changing', () => {
   });
   it('a bond option change other than mode is set in place', () => {
     const bond = (options: string) => config({ bondings: { bond0: { nics: ['eth1', 'eth2'], options } }, networks: { n: { bonding: 'bond0' } } });
+    const steps = change(bond('mode=802.3ad miimon=100'), bond('mode=802.3ad miimon=200'));
+    assert.deepEqual(commands(steps), ['ip link set dev bond0 type bond miimon 200']);
+  });
+  it('an option the driver changes only while the bond is down takes the bond down and up again', () => {
+    const bond = (options: string) => config({ bondings: { bond0: { nics: ['eth1', 'eth2'], options } }, networks: { n: { bonding: 'bond0' } } });
     const steps = change(bond('mode=802.3ad miimon=100'), bond('mode=802.3ad miimon=200 lacp_rate=fast'));
-    assert.deepEqual(commands(steps), ['ip link set dev bond0 type bond miimon 200 lacp_rate fast']);
+    assert.deepEqual(commands(steps), ['ip link set dev bond0 down', 'ip link set dev bond0 type bond miimon 200 lacp_rate fast', 'ip link set dev bond0 up']);
+  });
+  it('fail_over_mac, like mode, is changed only by re-creating the bond', () => {
+    const bond = (options: string) => config({ bondings: { bond0: { nics: ['eth1', 'eth2'], options } }, networks: { n: { bonding: 'bond0' } } });
+    const steps = change(bond('mode=active-backup'), bond('mode=active-backup fail_over_mac=active'));
+    assert.ok(said(steps).includes('delete bond bond0') && said(steps).includes('create bond bond0 (mtu 1500)'), said(steps).join('; '));
   });
 });
 
