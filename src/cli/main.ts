@@ -123,6 +123,7 @@ program
 program
   .command('stats')
   .description('interface statistics (counters, state, speed)')
+  .addHelpText('after', '\nExamples:\n  netswitch stats\n  netswitch stats -o json')
   .action(async () => {
     const { report } = await loadReport();
     await print(report.statistics, () =>
@@ -148,12 +149,14 @@ async function loadReport() {
 
 program
   .command('schema')
-  .description('print the JSON Schema of the setup request')
+  .description('print the JSON Schema of the setup request (or of the report)')
   .addOption(new Option('--target <target>', 'schema dialect').choices(['draft-2020-12', 'openapi-3.0']).default('draft-2020-12'))
-  .action(async (opts: { target: 'draft-2020-12' | 'openapi-3.0' }) => {
+  .option('--report', 'the schema of the report (`netswitch show`) instead')
+  .addHelpText('after', '\nExamples:\n  netswitch schema > setup-request.schema.json\n  netswitch schema --report --target openapi-3.0')
+  .action(async (opts: { target: 'draft-2020-12' | 'openapi-3.0'; report?: boolean }) => {
     const { z } = await import('zod');
-    const { setupRequest } = await import('../model/request.ts');
-    process.stdout.write(`${JSON.stringify(z.toJSONSchema(setupRequest, { io: 'input', target: opts.target, unrepresentable: 'any' }), null, 2)}\n`);
+    const schema = opts.report ? (await import('../model/report.ts')).report : (await import('../model/request.ts')).setupRequest;
+    process.stdout.write(`${JSON.stringify(z.toJSONSchema(schema, { io: 'input', target: opts.target, unrepresentable: 'any' }), null, 2)}\n`);
   });
 
 const sandbox = program.command('sandbox').description('sandbox hosts: network namespaces with NICs eth0..eth3, a wire namespace and a private OVS');
@@ -163,6 +166,7 @@ sandbox
   .option('--nics <n>', 'number of NICs', '4')
   .option('--no-ovs', 'do not start a private Open vSwitch')
   .description('create a sandbox host (replacing leftovers of the same name)')
+  .addHelpText('after', '\nExamples:\n  netswitch sandbox up lab\n  netswitch sandbox up big --nics 16 --no-ovs')
   .action(async (name: string, opts: { nics: string; ovs: boolean }) => {
     const sb = await import('../sandbox/sandbox.ts');
     const s = await sb.up(name, { nics: Number(opts.nics), ovs: opts.ovs });
@@ -172,6 +176,7 @@ sandbox
   .command('down')
   .argument('<name>')
   .description('remove a sandbox host: its processes (by pid), namespaces and files')
+  .addHelpText('after', '\nExample:\n  netswitch sandbox down lab')
   .action(async (name: string) => {
     const sb = await import('../sandbox/sandbox.ts');
     await sb.down(name);
@@ -179,6 +184,7 @@ sandbox
 sandbox
   .command('list')
   .description('list sandbox hosts')
+  .addHelpText('after', '\nExample:\n  netswitch sandbox list -o json')
   .action(async () => {
     const sb = await import('../sandbox/sandbox.ts');
     const names = await sb.list();

@@ -8,53 +8,10 @@ import { prefixToNetmask } from '../model/canonicalize.ts';
 import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 import { networkIface, vlanDeviceName } from '../plan/layout.ts';
+import type { Capabilities, InterfaceStats, IpInfo, Report, Status } from '../model/report.ts';
 import { addOvsCapabilities, ovsKernelConfig, ovsStatistics } from './ovs.ts';
 
-export type Status = { Success: { message: string; reason?: string } } | { Failed: { message: string; reason?: string } };
-
-export interface Report {
-  capabilities: Capabilities;
-  statistics: Record<string, InterfaceStats>;
-  kernel_config: { networks: Record<string, Record<string, unknown>>; bondings: Record<string, Record<string, unknown>> };
-  setupStatus?: Status;
-  infoStatus: Status;
-}
-
-export interface IpInfo {
-  addr: string;
-  netmask: string;
-  ipv4addrs: string[];
-  ipv6addrs: string[];
-  gateway: string;
-  ipv6gateway: string;
-  dhcpv4: boolean;
-  dhcpv6: boolean;
-  ipv6autoconf: boolean;
-  ipv4defaultroute: boolean;
-}
-
-export interface Capabilities {
-  nics: Record<string, IpInfo & { hwaddr: string; mtu: number; speed: number }>;
-  bondings: Record<string, IpInfo & { slaves: string[]; opts: Record<string, string>; active_slave: string; hwaddr: string; mtu: number; switch: string }>;
-  vlans: Record<string, IpInfo & { iface: string; vlanid: number; mtu: number; switch: string }>;
-  bridges: Record<string, IpInfo & { ports: string[]; stp: boolean; opts: Record<string, string>; mtu: number; switch: string }>;
-  networks: Record<string, IpInfo & { iface: string; bridged: boolean; southbound: string; vlanid: number | null; ports: string[]; stp: boolean; mtu: number; switch: string }>;
-  nameservers: string[];
-  supportsIPv6: boolean;
-}
-
-export interface InterfaceStats {
-  name: string;
-  rx: string;
-  tx: string;
-  rxDropped: string;
-  rxErrors: string;
-  txDropped: string;
-  txErrors: string;
-  speed: number;
-  state: 'up' | 'down';
-  sampleTime: number;
-}
+export type { Capabilities, InterfaceStats, IpInfo, Report, Status };
 
 export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: Status): Report {
   const report: Report = {

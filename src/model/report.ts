@@ -1,0 +1,81 @@
+// The report (the `state` of a node resource, STATE-FORMAT.md) as zod schemas: one source for
+// the TypeScript types, the JSON Schema (`netswitch schema --report`) and a check that what
+// `netswitch show` prints keeps to the contract. One shape whichever switch a network uses.
+import { z } from 'zod';
+
+const switchName = z.enum(['legacy', 'ovs']);
+
+export const ipInfo = z.object({
+  addr: z.string(),
+  netmask: z.string(),
+  ipv4addrs: z.array(z.string()),
+  ipv6addrs: z.array(z.string()),
+  gateway: z.string(),
+  ipv6gateway: z.string(),
+  dhcpv4: z.boolean(),
+  dhcpv6: z.boolean(),
+  ipv6autoconf: z.boolean(),
+  ipv4defaultroute: z.boolean(),
+});
+
+export const capabilities = z.object({
+  nics: z.record(z.string(), ipInfo.extend({ hwaddr: z.string(), mtu: z.number(), speed: z.number() })),
+  bondings: z.record(
+    z.string(),
+    ipInfo.extend({ slaves: z.array(z.string()), opts: z.record(z.string(), z.string()), active_slave: z.string(), hwaddr: z.string(), mtu: z.number(), switch: switchName }),
+  ),
+  vlans: z.record(z.string(), ipInfo.extend({ iface: z.string(), vlanid: z.number(), mtu: z.number(), switch: switchName })),
+  bridges: z.record(
+    z.string(),
+    ipInfo.extend({ ports: z.array(z.string()), stp: z.boolean(), opts: z.record(z.string(), z.string()), mtu: z.number(), switch: switchName }),
+  ),
+  networks: z.record(
+    z.string(),
+    ipInfo.extend({
+      iface: z.string(),
+      bridged: z.boolean(),
+      southbound: z.string(),
+      vlanid: z.number().nullable(),
+      ports: z.array(z.string()),
+      stp: z.boolean(),
+      mtu: z.number(),
+      switch: switchName,
+    }),
+  ),
+  nameservers: z.array(z.string()),
+  supportsIPv6: z.boolean(),
+});
+
+export const interfaceStats = z.object({
+  name: z.string(),
+  rx: z.string(),
+  tx: z.string(),
+  rxDropped: z.string(),
+  rxErrors: z.string(),
+  txDropped: z.string(),
+  txErrors: z.string(),
+  speed: z.number(),
+  state: z.enum(['up', 'down']),
+  sampleTime: z.number(),
+});
+
+const statusBody = z.object({ message: z.string(), reason: z.string().optional() });
+export const status = z.union([z.object({ Success: statusBody }), z.object({ Failed: statusBody })]);
+
+export const report = z.object({
+  capabilities,
+  statistics: z.record(z.string(), interfaceStats),
+  /** A setup request (networks, bondings) that would re-create what the host has. */
+  kernel_config: z.object({
+    networks: z.record(z.string(), z.record(z.string(), z.unknown())),
+    bondings: z.record(z.string(), z.record(z.string(), z.unknown())),
+  }),
+  setupStatus: status.optional(),
+  infoStatus: status,
+});
+
+export type IpInfo = z.infer<typeof ipInfo>;
+export type Capabilities = z.infer<typeof capabilities>;
+export type InterfaceStats = z.infer<typeof interfaceStats>;
+export type Status = z.infer<typeof status>;
+export type Report = z.infer<typeof report>;
