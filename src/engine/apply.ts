@@ -10,7 +10,7 @@ import { readSnapshot } from '../host/snapshot.ts';
 import { existsSync } from 'node:fs';
 import type { OvsSnapshot } from '../model/ovs.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
-import { layoutFromSnapshot, layoutOf } from '../plan/layout.ts';
+import { layoutFromSnapshot, layoutOf, sourceRouteTable } from '../plan/layout.ts';
 import { planLinuxPhases } from '../plan/linux.ts';
 import { ovsLayoutOf, planOvs } from '../plan/ovs.ts';
 import { type Step, commandsOf, describeStep, undo } from '../plan/steps.ts';
@@ -119,8 +119,9 @@ async function planWith(input: unknown, options: EngineOptions, ovs: OvsdbClient
 export function planFor(snapshot: Snapshot, running: Config, desired: Config, owned: ReadonlySet<string>, datapath: string): Step[] {
   const want = layoutOf(desired, running);
   const scope = new Set([...Object.keys(want.links), ...Object.keys(layoutOf(running, emptyConfig()).links), ...owned]);
-  const takeDefault = new Set(want.routes.filter((r) => r.dst === 'default').map((r) => r.family));
-  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault), want);
+  const takeDefault = new Set(want.routes.filter((r) => r.dst === 'default' && r.table === 'main').map((r) => r.family));
+  const tables = new Set([...Object.keys(desired.networks), ...Object.keys(running.networks)].map(sourceRouteTable));
+  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables), want);
   const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, ovsLayoutOf(desired, datapath));
   return [...teardown, ...ovsSteps, ...build];
 }

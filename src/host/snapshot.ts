@@ -1,9 +1,9 @@
 // Reading the host into one immutable Snapshot: three `ip -json` calls run side by side
 // (links with details, addresses and counters; IPv4 and IPv6 routes of every table; rules),
 // plus the nameservers of the resolv.conf netswitch manages.
-import { readFile } from 'node:fs/promises';
 import type { OvsSnapshot } from '../model/ovs.ts';
 import type { Address, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
+import { readNameservers, resolvConfPath } from '../ip/resolv.ts';
 import { run, runJson } from '../sys/run.ts';
 
 interface IpAddrInfo {
@@ -98,23 +98,6 @@ async function ipv6Json<T>(argv: string[]): Promise<T | []> {
   if (r.code !== 0 && /Address family not supported/.test(r.stderr)) return [];
   if (r.code !== 0) return runJson<T>(argv); // the same failure, reported as usual
   return JSON.parse(r.stdout || '[]') as T;
-}
-
-export function resolvConfPath(): string {
-  return process.env.NETSWITCH_RESOLV_CONF ?? '/etc/resolv.conf';
-}
-
-export async function readNameservers(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1])
-    .filter((s): s is string => s !== undefined);
 }
 
 function toLink(l: IpLink, ovsInternal: ReadonlySet<string>): Link {

@@ -5,6 +5,7 @@ import { DEFAULT_MTU, type Config, type Network, southbound } from '../model/con
 import { BRIDGE_DEFAULTS, bridgeOptsFromInfo, isSettableBridgeOption } from '../model/bridge-options.ts';
 import { BOND_DEFAULTS, bondOptionsFromInfo } from '../model/bond-options.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
+import { ipv4Subnet, ipv6Subnet } from '../model/ip.ts';
 
 /** 'ovs': an OVS internal port — made by the OVS switch; here only its admin state and IP. */
 export type LinkSpecKind = 'nic' | 'bridge' | 'bond' | 'vlan' | 'ovs';
@@ -31,14 +32,41 @@ export interface RouteSpec {
   family: 4 | 6;
   /** "default" or a prefix */
   dst: string;
-  gateway: string;
+  /** absent: a route to an on-link prefix */
+  gateway?: string;
   dev: string;
+  table: string;
+}
+
+/** A policy-routing rule: traffic from `src` looks up `table`. */
+export interface RuleSpec {
+  family: 4 | 6;
+  priority: number;
+  src: string;
   table: string;
 }
 
 export interface Layout {
   links: Record<string, LinkSpec>;
   routes: RouteSpec[];
+  rules: RuleSpec[];
+  /** The host's nameservers; undefined: not managed (left as they are). */
+  nameservers?: string[];
+}
+
+/** The priority of netswitch's source-routing rules: before the main table (32766). */
+export const SOURCE_RULE_PRIORITY = 32000;
+
+/**
+ * Each network with a gateway has a routing table of its own (source routing, so replies
+ * leave by the network a request came in on), numbered from a hash of its name: stable
+ * across restarts and hosts, clear of the reserved tables (253-255) and of small numbers
+ * administrators use by hand.
+ */
+export function sourceRouteTable(network: string): string {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(network)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return String(0x10000 + (h % 0x7fff0000));
 }
 
 /** Nesting level: lower devices before upper ones when creating or raising MTUs. */
@@ -65,6 +93,8 @@ export function networkIface(name: string, net: Network): string | undefined {
 export function layoutOf(config: Config, previous: Config): Layout {
   const links: Record<string, LinkSpec> = {};
   const routes: RouteSpec[] = [];
+  const rules: RuleSpec[] = [];
+  let nameservers: string[] | undefined;
   const ensure = (name: string, kind: LinkSpecKind): LinkSpec =>
     (links[name] ??= { name, kind, mtu: DEFAULT_MTU, up: true, addresses: [] });
 
@@ -111,7 +141,8 @@ export function layoutOf(config: Config, previous: Config): Layout {
     }
     if (iface === undefined) continue;
     addIp(links[iface], net);
-    addRoutes(routes, iface, net);
+    addRoutes(routes, rules, name, iface, net);
+    if (net.defaultRoute && net.nameservers) nameservers = net.nameservers;
   }
 
   // Open vSwitch networks: the OVS switch makes the internal ports and holds the NICs; the
@@ -126,7 +157,8 @@ export function layoutOf(config: Config, previous: Config): Layout {
     const port = ensure(name, 'ovs');
     port.mtu = net.mtu;
     addIp(port, net);
-    addRoutes(routes, name, net);
+    addRoutes(routes, rules, name, name, net);
+    if (net.defaultRoute && net.nameservers) nameservers = net.nameservers;
   }
 
   // Bond slaves follow their bond's MTU.
@@ -139,7 +171,7 @@ export function layoutOf(config: Config, previous: Config): Layout {
   for (const name of nicsOf(previous)) {
     links[name] ??= { name, kind: 'nic', mtu: DEFAULT_MTU, addresses: [] };
   }
-  return { links, routes };
+  return { links, routes, rules, ...(nameservers ? { nameservers } : {}) };
 }
 
 /** The IP layer is the same on both switches: addresses on the network's device... */
@@ -148,10 +180,17 @@ function addIp(spec: LinkSpec, net: Network): void {
   if (net.ipv6addr !== undefined) spec.addresses.push(net.ipv6addr);
 }
 
-/** ...and the default route through it. */
-function addRoutes(routes: RouteSpec[], iface: string, net: Network): void {
+/** ...the default route through it, and its own table and rule when it has a gateway. */
+function addRoutes(routes: RouteSpec[], rules: RuleSpec[], name: string, iface: string, net: Network): void {
   if (net.defaultRoute && net.gateway) routes.push({ family: 4, dst: 'default', gateway: net.gateway, dev: iface, table: 'main' });
   if (net.defaultRoute && net.ipv6gateway) routes.push({ family: 6, dst: 'default', gateway: net.ipv6gateway, dev: iface, table: 'main' });
+  const table = sourceRouteTable(name);
+  const source = (family: 4 | 6, gateway: string, subnet: string) => {
+    routes.push({ family, dst: subnet, dev: iface, table }, { family, dst: 'default', gateway, dev: iface, table });
+    rules.push({ family, priority: SOURCE_RULE_PRIORITY, src: subnet, table });
+  };
+  if (net.gateway && net.ipaddr !== undefined && net.prefix !== undefined) source(4, net.gateway, ipv4Subnet(net.ipaddr, net.prefix));
+  if (net.ipv6gateway && net.ipv6addr !== undefined) source(6, net.ipv6gateway, ipv6Subnet(net.ipv6addr));
 }
 
 function droppedDefaults(
@@ -179,7 +218,12 @@ export function nicsOf(config: Config): Set<string> {
  * table's default routes through those devices, and through any device for the families in
  * `takeDefault` (a config that sets the default route takes it over from whoever had it).
  */
-export function layoutFromSnapshot(snapshot: Snapshot, names: Iterable<string>, takeDefault: ReadonlySet<4 | 6> = new Set()): Layout {
+export function layoutFromSnapshot(
+  snapshot: Snapshot,
+  names: Iterable<string>,
+  takeDefault: ReadonlySet<4 | 6> = new Set(),
+  tables: ReadonlySet<string> = new Set(),
+): Layout {
   const links: Record<string, LinkSpec> = {};
   for (const name of names) {
     const link = snapshot.links[name];
@@ -187,12 +231,15 @@ export function layoutFromSnapshot(snapshot: Snapshot, names: Iterable<string>, 
   }
   const routes: RouteSpec[] = [];
   for (const r of snapshot.routes) {
-    if (r.dst !== 'default' || !r.gateway || !r.dev || r.table !== 'main' || (r.type ?? 'unicast') !== 'unicast') continue;
-    if (r.dev in links || takeDefault.has(r.family)) {
-      routes.push({ family: r.family, dst: r.dst, gateway: r.gateway, dev: r.dev, table: r.table });
-    }
+    if (!r.dev || (r.type ?? 'unicast') !== 'unicast') continue;
+    const inOurTable = tables.has(r.table) && r.protocol !== 'kernel';
+    const defaultRoute = r.dst === 'default' && r.gateway && r.table === 'main' && (r.dev in links || takeDefault.has(r.family));
+    if (inOurTable || defaultRoute) routes.push({ family: r.family, dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: r.dev, table: r.table });
   }
-  return { links, routes };
+  const rules: RuleSpec[] = snapshot.rules
+    .filter((r) => r.priority === SOURCE_RULE_PRIORITY && r.src !== undefined)
+    .map((r) => ({ family: r.family, priority: r.priority, src: r.src as string, table: r.table }));
+  return { links, routes, rules, nameservers: [...snapshot.nameservers] };
 }
 
 export function specFromLink(link: Link): LinkSpec {

@@ -4,7 +4,7 @@
 // bottom-up, attach ports, change options, bring devices up, then addresses and routes.
 import { BOND_IFDOWN_OPTIONS, BOND_NOSLAVES_OPTIONS } from '../model/bond-options.ts';
 import { sameBridgeValue } from '../model/bridge-options.ts';
-import { LEVEL, type Layout, type LinkSpec, type RouteSpec } from './layout.ts';
+import { LEVEL, type Layout, type LinkSpec, type RouteSpec, type RuleSpec } from './layout.ts';
 import type { Step } from './steps.ts';
 
 export function planLinux(actual: Layout, desired: Layout): Step[] {
@@ -52,6 +52,7 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
   }
   const losesAddress = new Set(addrDels.map((s) => (s.op === 'addr.del' ? s.dev : '')));
   const keptRoutes = actual.routes.filter((r) => !gone.has(r.dev) && !losesAddress.has(r.dev) && desired.routes.some((w) => sameRoute(w, r)));
+  for (const r of actual.rules) if (!desired.rules.some((w) => sameRule(w, r))) steps.push({ op: 'rule.del', rule: r });
   for (const r of actual.routes) if (!keptRoutes.includes(r)) steps.push({ op: 'route.del', route: r });
   steps.push(...addrDels);
   // An OVS internal port that goes is removed by the OVS switch; bring it down here, once its
@@ -159,10 +160,20 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
     const have = survives(d.name) ? cur[d.name].addresses : [];
     for (const cidr of d.addresses) if (!have.includes(cidr)) steps.push({ op: 'addr.add', dev: d.name, cidr });
   }
-  for (const r of desired.routes) {
+  // On-link routes first: a gateway must be reachable when its route is added.
+  for (const r of [...desired.routes].sort((a, b) => Number(a.gateway !== undefined) - Number(b.gateway !== undefined))) {
     if (!keptRoutes.some((a) => sameRoute(a, r))) steps.push({ op: 'route.add', route: r });
   }
+  for (const r of desired.rules) if (!actual.rules.some((a) => sameRule(a, r))) steps.push({ op: 'rule.add', rule: r });
+  // 7. Nameservers, last: by then the network that reaches them is up.
+  if (desired.nameservers && desired.nameservers.join(' ') !== (actual.nameservers ?? []).join(' ')) {
+    steps.push({ op: 'dns.set', from: actual.nameservers ?? [], to: desired.nameservers });
+  }
   return { teardown, build: steps };
+}
+
+function sameRule(a: RuleSpec, b: RuleSpec): boolean {
+  return a.family === b.family && a.priority === b.priority && a.src === b.src && a.table === b.table;
 }
 
 function mustRecreate(a: LinkSpec, d: LinkSpec): boolean {
@@ -175,7 +186,7 @@ function mustRecreate(a: LinkSpec, d: LinkSpec): boolean {
 }
 
 function sameRoute(a: RouteSpec, b: RouteSpec): boolean {
-  return a.family === b.family && a.dst === b.dst && a.gateway === b.gateway && a.dev === b.dev && a.table === b.table;
+  return a.family === b.family && a.dst === b.dst && (a.gateway ?? '') === (b.gateway ?? '') && a.dev === b.dev && a.table === b.table;
 }
 
 function sorted(links: Record<string, LinkSpec>, kind: LinkSpec['kind']): LinkSpec[] {

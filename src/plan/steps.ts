@@ -3,7 +3,7 @@
 import { BOND_DEFAULTS, bondOptionFitsMode } from '../model/bond-options.ts';
 import { BRIDGE_DEFAULTS, BRIDGE_OPTIONS, sameBridgeValue } from '../model/bridge-options.ts';
 import { shellQuote } from '../sys/run.ts';
-import type { LinkSpec, RouteSpec } from './layout.ts';
+import type { LinkSpec, RouteSpec, RuleSpec } from './layout.ts';
 import { type OvsStep, describeOvsStep, invertOvs, ovsVsctl } from './ovs.ts';
 
 export type LinkAttr = 'mtu' | 'up' | 'master' | 'mac';
@@ -24,7 +24,10 @@ export type LinuxStep =
   | { op: 'bridge.set'; name: string; from: Record<string, string>; to: Record<string, string> }
   | { op: 'bond.set'; name: string; from: Record<string, string>; to: Record<string, string> }
   | { op: 'addr.add' | 'addr.del'; dev: string; cidr: string }
-  | { op: 'route.add' | 'route.del'; route: RouteSpec };
+  | { op: 'route.add' | 'route.del'; route: RouteSpec }
+  | { op: 'rule.add' | 'rule.del'; rule: RuleSpec }
+  /** The nameservers of the resolv.conf netswitch manages. */
+  | { op: 'dns.set'; from: string[]; to: string[] };
 
 export function invert(step: Step): Step {
   if (isOvsStep(step)) return invertOvs(step);
@@ -46,6 +49,12 @@ export function invert(step: Step): Step {
       return { ...step, op: 'route.del' };
     case 'route.del':
       return { ...step, op: 'route.add' };
+    case 'rule.add':
+      return { ...step, op: 'rule.del' };
+    case 'rule.del':
+      return { ...step, op: 'rule.add' };
+    case 'dns.set':
+      return { ...step, from: step.to, to: step.from };
   }
 }
 
@@ -81,11 +90,25 @@ export function describeStep(step: Step): string {
       return `add ${routeText(step.route)}`;
     case 'route.del':
       return `remove ${routeText(step.route)}`;
+    case 'rule.add':
+      return `route traffic from ${step.rule.src} by table ${step.rule.table}`;
+    case 'rule.del':
+      return `stop routing traffic from ${step.rule.src} by table ${step.rule.table}`;
+    case 'dns.set':
+      return `set nameservers ${step.from.join(' ') || '(none)'} -> ${step.to.join(' ') || '(none)'}`;
   }
 }
 
 function routeText(r: RouteSpec): string {
-  return `${r.dst === 'default' ? `IPv${r.family} default route` : `route to ${r.dst}`} via ${r.gateway} dev ${r.dev}${r.table === 'main' ? '' : ` table ${r.table}`}`;
+  return `${r.dst === 'default' ? `IPv${r.family} default route` : `route to ${r.dst}`}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev}${r.table === 'main' ? '' : ` table ${r.table}`}`;
+}
+
+/**
+ * The address family an `ip` run of this step needs: `ip rule` takes its family from the
+ * command line only (`ip -6`), not from the address, and a batch line cannot set it.
+ */
+export function ipFamilyOf(step: LinuxStep): 6 | undefined {
+  return (step.op === 'rule.add' || step.op === 'rule.del') && step.rule.family === 6 ? 6 : undefined;
 }
 
 /** The step as `ip -batch` lines (each line is an `ip` command without the leading "ip"). */
@@ -119,8 +142,15 @@ export function ipBatchLines(step: LinuxStep): string[][] {
     case 'route.del': {
       const r = step.route;
       const dst = r.dst === 'default' ? (r.family === 4 ? '0.0.0.0/0' : '::/0') : r.dst;
-      return [['route', step.op === 'route.add' ? 'add' : 'del', dst, 'via', r.gateway, 'dev', r.dev, 'table', r.table]];
+      return [['route', step.op === 'route.add' ? 'add' : 'del', dst, ...(r.gateway ? ['via', r.gateway] : []), 'dev', r.dev, 'table', r.table]];
     }
+    case 'rule.add':
+    case 'rule.del': {
+      const r = step.rule;
+      return [['rule', step.op === 'rule.add' ? 'add' : 'del', 'from', r.src, 'lookup', r.table, 'priority', String(r.priority)]];
+    }
+    case 'dns.set':
+      return [];
   }
 }
 
@@ -163,7 +193,9 @@ function bondArgs(opts: Record<string, string>): string[] {
 /** The step as the commands that would do the same (`ip ...` or `ovs-vsctl ...`), for printing. */
 export function commandsOf(step: Step): string[] {
   if (isOvsStep(step)) return ovsVsctl(step);
-  return ipBatchLines(step).map((line) => ['ip', ...line].map(shellQuote).join(' '));
+  if (step.op === 'dns.set') return [`# write ${step.to.map((n) => `nameserver ${n}`).join(', ') || 'no nameserver'} to resolv.conf`];
+  const family = ipFamilyOf(step);
+  return ipBatchLines(step).map((line) => ['ip', ...(family === 6 ? ['-6'] : []), ...line].map(shellQuote).join(' '));
 }
 
 /** Linux steps as `ip` commands. */

@@ -2,7 +2,7 @@
 // the host with `ip -json` (never only with netswitch's own reader), and traffic crosses the
 // sandbox's cables where it matters.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { report } from '../../src/model/report.ts';
@@ -228,6 +228,42 @@ networks:
     const r2 = await apply(h, 'networks: { v6net: { remove: true } }');
     assert.equal(r2.code, 0, r2.stderr);
     assert.deepEqual(await h.ipJson(['-6', 'route', 'show', 'default']), []);
+  });
+
+  test('source routing: replies leave by the network the request came in on', async () => {
+    const r = await apply(h, `
+networks:
+  neta: { nic: eth0, bridged: false, ipaddr: 192.0.2.10, prefix: 24, gateway: 192.0.2.1, defaultRoute: true, nameservers: [192.0.2.53, 192.0.2.54] }
+  netb: { nic: eth1, bridged: false, ipaddr: 198.51.100.10, prefix: 24, gateway: 198.51.100.1 }
+`, '--replace');
+    assert.equal(r.code, 0, r.stderr);
+    // The kernel's own answer: from netb's address, the way out is netb's gateway.
+    const viaB: Json[] = await h.ipJson(['route', 'get', '203.0.113.5', 'from', '198.51.100.10']);
+    assert.equal(viaB[0].dev, 'eth1');
+    assert.equal(viaB[0].gateway, '198.51.100.1');
+    const viaMain: Json[] = await h.ipJson(['route', 'get', '203.0.113.5']);
+    assert.equal(viaMain[0].dev, 'eth0', 'anything else takes the default route');
+    // Traffic: a remote host (203.0.113.5, behind both gateways on the wire) pings netb's
+    // address; the replies come back on the netb cable, not by the default route.
+    for (const [argv, ns] of [
+      [['ip', 'addr', 'add', '203.0.113.5/32', 'dev', 'lo'], 'wire'],
+      [['ip', 'addr', 'replace', '198.51.100.1/24', 'dev', 'peer1'], 'wire'],
+      [['ip', 'addr', 'replace', '192.0.2.1/24', 'dev', 'peer0'], 'wire'],
+    ] as const) await h.sh(argv, ns);
+    const rx = async (dev: string) => Number((await h.ipJson(['-s', 'link', 'show', 'dev', dev], 'wire'))[0].stats64.rx.packets);
+    const [a0, b0] = [await rx('peer0'), await rx('peer1')];
+    const ping = await h.sh(['ping', '-c', '5', '-i', '0.2', '-W', '2', '-I', '203.0.113.5', '198.51.100.10'], 'wire');
+    assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+    const [a1, b1] = [await rx('peer0'), await rx('peer1')];
+    assert.ok(b1 - b0 >= 5, `5 replies on the netb cable (got ${b1 - b0})`);
+    assert.ok(a1 - a0 < 5, `no replies by the default route (got ${a1 - a0} packets there)`);
+    // DNS: the default-route network's nameservers, in the sandbox's resolv.conf.
+    const resolv = await readFile(join(h.sb.dir, 'resolv.conf'), 'utf8');
+    assert.match(resolv, /^nameserver 192\.0\.2\.53\nnameserver 192\.0\.2\.54\n$/m);
+    const r2 = await apply(h, 'networks: { netb: { remove: true } }');
+    assert.equal(r2.code, 0, r2.stderr);
+    const rules: Json[] = await h.ipJson(['rule', 'show']);
+    assert.deepEqual(rules.filter((x) => x.priority === 32000).map((x) => x.src), ['192.0.2.0'], 'netb\'s rule is gone, neta\'s stays');
   });
 
   test('NIC-less bridged network, STP and the report', async () => {

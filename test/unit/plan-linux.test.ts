@@ -7,7 +7,7 @@ import { type Config, emptyConfig } from '../../src/model/config.ts';
 import { mergeRequest } from '../../src/model/merge.ts';
 import type { Link, Snapshot } from '../../src/model/snapshot.ts';
 import { planFor } from '../../src/engine/apply.ts';
-import { type Layout, type LinkSpec, layoutOf } from '../../src/plan/layout.ts';
+import { type Layout, type LinkSpec, layoutOf, sourceRouteTable } from '../../src/plan/layout.ts';
 import { planLinux } from '../../src/plan/linux.ts';
 import { type Step, describeStep, ipCommands, undo } from '../../src/plan/steps.ts';
 
@@ -18,11 +18,13 @@ const commands = (steps: Step[]) => steps.flatMap(ipCommands);
 function nics(state: Record<string, boolean>): Layout {
   const links: Record<string, LinkSpec> = {};
   for (const [name, up] of Object.entries(state)) links[name] = { name, kind: 'nic', mtu: 1500, up, addresses: [] };
-  return { links, routes: [] };
+  return { links, routes: [], rules: [] };
 }
 /** The plan from what `before` built (as the host has it) to what `after` needs. */
 const change = (before: Config, after: Config) => planLinux(layoutOf(before, emptyConfig()), layoutOf(after, before));
 
+/** ovirtmgmt's source-routing table. */
+const T = sourceRouteTable('ovirtmgmt');
 const MGMT = { nic: 'eth1', ipaddr: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', defaultRoute: true };
 
 describe('planLinux: adding', () => {
@@ -34,7 +36,10 @@ describe('planLinux: adding', () => {
       'bring eth1 up',
       'bring ovirtmgmt up',
       'add address 192.0.2.10/24 to ovirtmgmt',
+      `add route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+      `add IPv4 default route via 192.0.2.1 dev ovirtmgmt table ${T}`,
+      `route traffic from 192.0.2.0/24 by table ${T}`,
     ]);
     assert.deepEqual(commands(steps), [
       'ip link add name ovirtmgmt mtu 1500 type bridge',
@@ -42,7 +47,10 @@ describe('planLinux: adding', () => {
       'ip link set dev eth1 up',
       'ip link set dev ovirtmgmt up',
       'ip addr add 192.0.2.10/24 dev ovirtmgmt',
+      `ip route add 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'ip route add 0.0.0.0/0 via 192.0.2.1 dev ovirtmgmt table main',
+      `ip route add 0.0.0.0/0 via 192.0.2.1 dev ovirtmgmt table ${T}`,
+      `ip rule add from 192.0.2.0/24 lookup ${T} priority 32000`,
     ]);
   });
   it('bridge options and STP go on the create line; a NIC already up is not brought up again', () => {
@@ -83,7 +91,10 @@ describe('planLinux: adding', () => {
       'bring eth1 up',
       'bring ovirtmgmt up',
       'add address 192.0.2.10/24 to ovirtmgmt',
+      `add route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+      `add IPv4 default route via 192.0.2.1 dev ovirtmgmt table ${T}`,
+      `route traffic from 192.0.2.0/24 by table ${T}`,
     ]);
   });
 });
@@ -106,15 +117,24 @@ describe('planLinux: changing', () => {
     const after = config({ networks: { ovirtmgmt: { ...MGMT, ipaddr: '192.0.2.11' } } });
     assert.deepEqual(said(change(before, after)), [
       'remove IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+      `remove route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
+      `remove IPv4 default route via 192.0.2.1 dev ovirtmgmt table ${T}`,
       'remove address 192.0.2.10/24 from ovirtmgmt',
       'add address 192.0.2.11/24 to ovirtmgmt',
+      `add route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+      `add IPv4 default route via 192.0.2.1 dev ovirtmgmt table ${T}`,
     ]);
   });
   it('a gateway change replaces the route and leaves the address alone', () => {
     const before = config({ networks: { ovirtmgmt: MGMT } });
     const after = config({ networks: { ovirtmgmt: { ...MGMT, gateway: '192.0.2.254' } } });
-    assert.deepEqual(said(change(before, after)), ['remove IPv4 default route via 192.0.2.1 dev ovirtmgmt', 'add IPv4 default route via 192.0.2.254 dev ovirtmgmt']);
+    assert.deepEqual(said(change(before, after)), [
+      'remove IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+      `remove IPv4 default route via 192.0.2.1 dev ovirtmgmt table ${T}`,
+      'add IPv4 default route via 192.0.2.254 dev ovirtmgmt',
+      `add IPv4 default route via 192.0.2.254 dev ovirtmgmt table ${T}`,
+    ]);
   });
   it('a bridge option change sets just that option; a dropped option goes back to its kernel default', () => {
     const opts = (bridge_opts: string | undefined) => config({ networks: { vmnet: { nic: 'eth1', ...(bridge_opts ? { custom: { bridge_opts } } : {}) } } });
@@ -190,7 +210,10 @@ describe('planLinux: removing', () => {
       networks: { ovirtmgmt: { bonding: 'bond0', vlan: 100, ipaddr: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', defaultRoute: true } },
     });
     assert.deepEqual(said(change(before, emptyConfig())), [
+      `stop routing traffic from 192.0.2.0/24 by table ${T}`,
       'remove IPv4 default route via 192.0.2.1 dev ovirtmgmt',
+      `remove route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
+      `remove IPv4 default route via 192.0.2.1 dev ovirtmgmt table ${T}`,
       'remove address 192.0.2.10/24 from ovirtmgmt',
       'bring eth1 down',
       'detach eth1 from bond0',

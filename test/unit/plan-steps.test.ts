@@ -7,7 +7,7 @@ import { canonicalizeRequest } from '../../src/model/canonicalize.ts';
 import { type Config, emptyConfig } from '../../src/model/config.ts';
 import { mergeRequest } from '../../src/model/merge.ts';
 import type { Link } from '../../src/model/snapshot.ts';
-import { type Layout, layoutOf, specFromLink } from '../../src/plan/layout.ts';
+import { type Layout, layoutOf, sourceRouteTable, specFromLink } from '../../src/plan/layout.ts';
 import { planLinux } from '../../src/plan/linux.ts';
 import { type LinuxStep, type Step, describeStep, invert, ipBatchLines, ipCommands, undo } from '../../src/plan/steps.ts';
 
@@ -73,7 +73,8 @@ describe('invert / undo', () => {
     const back = undo(steps);
     assert.equal(back.length, steps.length);
     for (const [i, s] of back.entries()) assert.deepEqual(s, invert(steps[steps.length - 1 - i]));
-    assert.deepEqual(describeStep(back[0]), 'remove IPv4 default route via 192.0.2.1 dev ovirtmgmt');
+    const T = sourceRouteTable('ovirtmgmt');
+    assert.deepEqual(describeStep(back[0]), `remove IPv4 default route via 192.0.2.1 dev ovirtmgmt table ${T}`);
     assert.deepEqual(describeStep(back[back.length - 1]), 'add IPv4 default route via 192.0.2.1 dev ovirtmgmt');
     assert.deepEqual(undo(back), steps);
   });
@@ -105,8 +106,8 @@ const BOND_INFO = {
 };
 /** The commands that re-create a device the plan deleted (the undo of its deletion). */
 function recreate(link: Link): string[] {
-  const actual: Layout = { links: { [link.name]: specFromLink(link) }, routes: [] };
-  const steps = planLinux(actual, { links: {}, routes: [] });
+  const actual: Layout = { links: { [link.name]: specFromLink(link) }, routes: [], rules: [] };
+  const steps = planLinux(actual, { links: {}, routes: [], rules: [] });
   assert.deepEqual(steps.map((s) => s.op), ['link.del']);
   return undo(steps).flatMap(ipCommands);
 }

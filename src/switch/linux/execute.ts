@@ -2,7 +2,8 @@
 // apply; see ARCHITECTURE.md for the measured gain). On failure, ip reports the line that
 // failed; mapping lines back to steps tells exactly which steps took effect.
 import { ErrorCode, NetswitchError } from '../../model/errors.ts';
-import { type LinuxStep, describeStep, ipBatchLines } from '../../plan/steps.ts';
+import { resolvConfPath, writeNameservers } from '../../ip/resolv.ts';
+import { type LinuxStep, describeStep, ipBatchLines, ipFamilyOf } from '../../plan/steps.ts';
 import { run } from '../../sys/run.ts';
 
 export interface ExecuteResult {
@@ -24,6 +25,50 @@ export interface ExecuteOptions {
 const FAULT_LINE = ['link', 'add', 'name', 'nsw-fault', 'type', 'nsw-fault-injected'];
 
 export async function executeLinux(steps: readonly LinuxStep[], options: ExecuteOptions = {}): Promise<ExecuteResult> {
+  let offset = 0;
+  let firstError: NetswitchError | undefined;
+  for (const group of runs(steps)) {
+    const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.steps.length ? options.faultAt - offset : undefined;
+    const r = group.dns ? await executeDns(group.steps, faultAt) : await ipBatch(group.steps, group.family, { ...options, faultAt });
+    if (r.error) {
+      if (!options.force) return { completed: offset + r.completed, error: r.error };
+      firstError ??= r.error;
+    }
+    offset += group.steps.length;
+  }
+  return { completed: steps.length, ...(firstError ? { error: firstError } : {}) };
+}
+
+/** Consecutive steps one `ip -batch` can run (IPv6 rules need `ip -6` to themselves), or DNS steps. */
+function* runs(steps: readonly LinuxStep[]): Generator<{ steps: LinuxStep[]; family: 6 | undefined; dns: boolean }> {
+  let current: { steps: LinuxStep[]; family: 6 | undefined; dns: boolean } | undefined;
+  for (const step of steps) {
+    const dns = step.op === 'dns.set';
+    const family = ipFamilyOf(step);
+    if (current && current.dns === dns && family === current.family) {
+      current.steps.push(step);
+    } else {
+      if (current) yield current;
+      current = { steps: [step], family, dns };
+    }
+  }
+  if (current) yield current;
+}
+
+async function executeDns(steps: readonly LinuxStep[], faultAt: number | undefined): Promise<ExecuteResult> {
+  for (const [i, step] of steps.entries()) {
+    if (step.op !== 'dns.set') continue;
+    if (i === faultAt) return { completed: i, error: new NetswitchError(ErrorCode.Command, `step (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`) };
+    try {
+      await writeNameservers(step.to);
+    } catch (e) {
+      return { completed: i, error: new NetswitchError(ErrorCode.Host, `cannot write ${resolvConfPath()}: ${(e as Error).message}`, { cause: e, hint: 'check the file and its permissions' }) };
+    }
+  }
+  return { completed: steps.length };
+}
+
+async function ipBatch(steps: readonly LinuxStep[], family: 6 | undefined, options: ExecuteOptions): Promise<ExecuteResult> {
   if (steps.length === 0) return { completed: 0 };
   const lines: string[] = [];
   const stepOfLine: number[] = [];
@@ -34,7 +79,7 @@ export async function executeLinux(steps: readonly LinuxStep[], options: Execute
       stepOfLine.push(i);
     }
   }
-  const argv = ['ip', ...(options.force ? ['-force'] : []), '-batch', '-'];
+  const argv = ['ip', ...(family === 6 ? ['-6'] : []), ...(options.force ? ['-force'] : []), '-batch', '-'];
   const result = await run(argv, { input: `${lines.join('\n')}\n`, check: false, timeoutMs: 600_000 });
   if (result.code === 0) return { completed: steps.length };
   if (options.force) return { completed: steps.length, error: new NetswitchError(ErrorCode.Command, `ip -batch: ${result.stderr.trim()}`) };
