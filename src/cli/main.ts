@@ -1,7 +1,7 @@
 // The `netswitch` command. Start-up stays lean: each command imports what it needs when it
 // runs (ARCHITECTURE.md: node alone is ~63 ms, zod+yaml+commander ~95 ms more).
 import { Command, Option } from 'commander';
-import { ErrorCode, isNetswitchError } from '../model/errors.ts';
+import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
 
 const EXIT = { ok: 0, other: 1, invalid: 2, rolledBack: 3 } as const;
 
@@ -32,12 +32,22 @@ function common(): Common {
   return program.opts<Common>();
 }
 
-async function engineOptions(extra: { replace?: boolean; ovsDatapath?: string } = {}) {
+async function engineOptions(extra: Partial<Omit<import('../engine/plan.ts').EngineOptions, 'stateDir' | 'log'>> = {}) {
   const { defaultStateDir } = await import('../engine/state.ts');
   const { stderrLog } = await import('../sys/log.ts');
   const c = common();
-  const { ovsDatapath, ...rest } = extra;
-  return { stateDir: c.stateDir ?? defaultStateDir(), log: stderrLog(c.quiet ? 'quiet' : c.verbose ? 'debug' : 'info'), ...rest, ...(ovsDatapath ? { ovsDatapath } : {}) };
+  const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+  return { stateDir: c.stateDir ?? defaultStateDir(), log: stderrLog(c.quiet ? 'quiet' : c.verbose ? 'debug' : 'info'), ...defined };
+}
+
+/**
+ * A change left pending is rolled back at its deadline by a detached `netswitch rollback
+ * --if-pending ID --at DEADLINE`, which outlives this command and does nothing if the change
+ * was committed (or rolled back) meanwhile.
+ */
+async function armRollbackTimer(stateDir: string, id: string, deadline: number): Promise<void> {
+  const { launch } = await import('../sys/run.ts');
+  launch([process.execPath, '--disable-warning=ExperimentalWarning', process.argv[1], '--state-dir', stateDir, '-q', 'rollback', '--if-pending', id, '--at', String(deadline)]);
 }
 
 const DATAPATH_HELP = 'datapath_type of the OVS bridges netswitch creates: system (kernel) or netdev (userspace); default $NETSWITCH_OVS_DATAPATH or system';
@@ -80,15 +90,87 @@ program
   .argument('<file>', 'YAML or JSON request, - for stdin')
   .option('--replace', 'the request is the full desired config: networks and bonds it does not name are removed')
   .option('--ovs-datapath <type>', DATAPATH_HELP)
-  .addHelpText('after', '\nExamples:\n  netswitch apply examples/setup.yaml\n  netswitch apply --replace full.yaml\n  echo \'{"networks": {"vmnet": {"remove": true}}}\' | netswitch apply -')
-  .action(async (file: string, opts: { replace?: boolean; ovsDatapath?: string }) => {
+  .option('--no-commit', 'leave the change pending: `netswitch commit` keeps it, `netswitch rollback` or the timeout undoes it')
+  .option('--timeout <seconds>', 'how long a pending change waits for commit, and probes for connectivity (default: the request\'s connectivityTimeout, 120)')
+  .option('--probe <probe>', 'connectivity probe, repeatable: gateway | host=ADDRESS | tcp=ADDRESS:PORT; one that answered before and not after rolls the change back', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .addHelpText(
+    'after',
+    '\nExamples:\n  netswitch apply examples/setup.yaml\n  netswitch apply --replace full.yaml\n  netswitch apply --probe gateway --probe tcp=192.0.2.5:22 --timeout 30 change.yaml\n  netswitch apply --no-commit --timeout 60 change.yaml && netswitch commit\n  echo \'{"networks": {"vmnet": {"remove": true}}}\' | netswitch apply -',
+  )
+  .action(async (file: string, opts: { replace?: boolean; ovsDatapath?: string; commit: boolean; timeout?: string; probe: string[] }) => {
     const input = await readRequest(file);
     const { applyChange } = await import('../engine/apply.ts');
+    const { parseProbe } = await import('../engine/probes.ts');
     const { describeStep } = await import('../plan/steps.ts');
-    const result = await applyChange(input, await engineOptions({ replace: opts.replace, ovsDatapath: opts.ovsDatapath }));
-    await print({ status: result.status, steps: result.steps.map(describeStep), timings: result.timings }, () =>
-      result.status === 'unchanged' ? 'unchanged: the host already has this config\n' : `applied: ${result.steps.length} steps\n`,
+    const o = await engineOptions({
+      replace: opts.replace,
+      ovsDatapath: opts.ovsDatapath,
+      noCommit: !opts.commit,
+      timeout: opts.timeout === undefined ? undefined : seconds(opts.timeout),
+      probes: opts.probe.map(parseProbe),
+    });
+    const result = await applyChange(input, { ...o, onPending: (id, deadline) => void armRollbackTimer(o.stateDir, id, deadline) });
+    await print({ status: result.status, steps: result.steps.map(describeStep), ...(result.deadline ? { deadline: new Date(result.deadline).toISOString() } : {}), timings: result.timings }, () =>
+      result.status === 'unchanged'
+        ? 'unchanged: the host already has this config\n'
+        : result.status === 'pending'
+          ? `applied: ${result.steps.length} steps, pending: run \`netswitch commit\` before ${new Date(result.deadline ?? 0).toISOString()} to keep them\n`
+          : `applied: ${result.steps.length} steps\n`,
     );
+  });
+
+function seconds(text: string): number {
+  const n = Number(text);
+  if (!(n > 0 && n <= 86400)) throw new NetswitchError(ErrorCode.Invalid, `--timeout ${text} is not a number of seconds`, { path: '--timeout', hint: 'give seconds, e.g. --timeout 120' });
+  return n;
+}
+
+program
+  .command('commit')
+  .alias('confirm')
+  .description('keep the pending change (after apply --no-commit or connectivityCheck: true)')
+  .addHelpText('after', '\nExample:\n  netswitch apply --no-commit change.yaml && ping -c1 192.0.2.1 && netswitch commit')
+  .action(async () => {
+    const { commitPending } = await import('../engine/transaction.ts');
+    const { StateDir } = await import('../engine/state.ts');
+    const o = await engineOptions();
+    const journal = await commitPending(new StateDir(o.stateDir), o.log);
+    await print({ status: 'committed', steps: journal.steps.length }, () => `committed: ${journal.steps.length} steps\n`);
+  });
+
+program
+  .command('rollback')
+  .description('undo the pending change and prove the host is as it was before it')
+  .option('--if-pending <id>', 'only if this change is still the pending one (the timer a pending apply leaves behind)')
+  .option('--at <ms>', 'wait until this time (ms since the epoch) first')
+  .addHelpText('after', '\nExample:\n  netswitch apply --no-commit change.yaml; netswitch rollback')
+  .action(async (opts: { ifPending?: string; at?: string }) => {
+    if (opts.at) await new Promise((r) => setTimeout(r, Math.max(0, Number(opts.at) - Date.now())));
+    const { rollbackPending } = await import('../engine/transaction.ts');
+    const { StateDir } = await import('../engine/state.ts');
+    const o = await engineOptions();
+    const journal = await rollbackPending(new StateDir(o.stateDir), o.log, opts.ifPending);
+    await print({ status: journal ? 'rolled back' : 'nothing pending' }, () => (journal ? `rolled back: ${journal.steps.length} steps\n` : 'nothing pending\n'));
+  });
+
+program
+  .command('persist')
+  .description('make the running config the safe config, the one `netswitch restore` re-creates at boot')
+  .addHelpText('after', '\nExample:\n  netswitch apply change.yaml && netswitch persist')
+  .action(async () => {
+    const { persist } = await import('../engine/apply.ts');
+    const config = await persist((await engineOptions()).stateDir);
+    await print({ status: 'persisted', networks: Object.keys(config.networks), bondings: Object.keys(config.bondings) }, () => `persisted: ${Object.keys(config.networks).length} networks, ${Object.keys(config.bondings).length} bonds\n`);
+  });
+
+program
+  .command('restore')
+  .description('at boot: re-create the safe config (or the running one) and remove leftovers netswitch owns')
+  .addHelpText('after', '\nExample (systemd, contrib/netswitch-restore.service):\n  netswitch restore')
+  .action(async () => {
+    const { restore } = await import('../engine/apply.ts');
+    const result = await restore(await engineOptions());
+    await print({ status: result.status, steps: result.steps.length }, () => (result.status === 'unchanged' ? 'restored: the host already had the safe config\n' : `restored: ${result.steps.length} steps\n`));
   });
 
 program

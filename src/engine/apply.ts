@@ -1,139 +1,41 @@
-// The transaction: parse, merge, validate, plan, checkpoint, execute, verify, commit — or
-// roll back and prove the host is exactly as it was. The only place that sequences a change.
-import { type ChangeRequest, type Config, emptyConfig } from '../model/config.ts';
-import { canonicalizeLenient } from '../model/canonicalize.ts';
-import { ErrorCode, NetswitchError, invalid } from '../model/errors.ts';
-import { mergeRequest } from '../model/merge.ts';
-import type { Snapshot } from '../model/snapshot.ts';
-import { diffSnapshots } from '../host/compare.ts';
-import { readSnapshot } from '../host/snapshot.ts';
-import { existsSync } from 'node:fs';
-import type { OvsSnapshot } from '../model/ovs.ts';
+// The transaction: plan, journal, execute, verify, connectivity check, commit — or roll back
+// and prove the host is exactly as it was. The only place that sequences a change.
+import type { Config } from '../model/config.ts';
+import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
-import { layoutFromSnapshot, layoutOf, sourceRouteTable } from '../plan/layout.ts';
-import { planLinuxPhases } from '../plan/linux.ts';
-import { ovsLayoutOf, planOvs } from '../plan/ovs.ts';
-import { type Step, commandsOf, describeStep, undo } from '../plan/steps.ts';
-import { connectOvs, defaultDatapath, ovsdbTarget, readOvs } from '../switch/ovs/state.ts';
-import { validateConfig } from '../validate/validate.ts';
 import { announceAddresses } from '../ip/announce.ts';
-import { runPlan } from './execute.ts';
+import { type Step, commandsOf, describeStep } from '../plan/steps.ts';
 import { type Log, silentLog } from '../sys/log.ts';
+import { runPlan } from './execute.ts';
+import { openOvs, readHost } from './host.ts';
+import { type EngineOptions, planFor, planWith } from './plan.ts';
+import { describeProbe, probeOnce, regressions } from './probes.ts';
 import { StateDir } from './state.ts';
+import { commitConfig, newJournal, recover, rolledBack, undoSteps } from './transaction.ts';
 
-export interface EngineOptions {
-  stateDir: string;
-  log?: Log;
-  /** The request is the whole desired config: what it does not name is removed. */
-  replace?: boolean;
-  /** datapath_type of the OVS bridges netswitch creates (default $NETSWITCH_OVS_DATAPATH or system). */
-  ovsDatapath?: string;
-}
-
-export interface PlannedChange {
-  request: ChangeRequest;
-  running: Config;
-  desired: Config;
-  snapshot: Snapshot;
-  owned: Set<string>;
-  steps: Step[];
-  datapath: string;
-}
+export { openOvs, readHost } from './host.ts';
+export { type EngineOptions, type PlannedChange, planChange, planFor } from './plan.ts';
 
 export interface ApplyResult {
-  status: 'applied' | 'unchanged';
+  /** pending: applied and verified, kept only if `netswitch commit` comes before the deadline. */
+  status: 'applied' | 'unchanged' | 'pending';
   steps: Step[];
   config: Config;
+  deadline?: number;
   /** Milliseconds per phase. */
   timings: Record<string, number>;
 }
 
-interface Journal {
-  startedAt: string;
-  pid: number;
-  steps: Step[];
-  checkpoint: Snapshot;
-}
-
-/**
- * Connects to OVSDB when its socket is there. Without it the host is legacy-only; a request
- * that needs OVS is then refused by validation, with the reason.
- */
-export async function openOvs(): Promise<OvsdbClient | undefined> {
-  const target = ovsdbTarget();
-  if (target.startsWith('unix:') && !existsSync(target.slice(5))) return undefined;
-  try {
-    return await connectOvs();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The host as it is now: the kernel's view, and OVSDB's when a client is given. */
-export function readHost(ovs?: OvsdbClient, options: { stats?: boolean } = {}): Promise<Snapshot> {
-  return readSnapshot({ ...options, readOvs: ovs ? async () => toOvsSnapshot(await readOvs(ovs)) : undefined });
-}
-
-function toOvsSnapshot(state: OvsSnapshot): OvsSnapshot {
-  return { layout: state.layout, bridges: state.bridges, ports: state.ports, interfaces: state.interfaces };
-}
-
-/** Parse, merge, read the host, validate and plan. Changes nothing. */
-export async function planChange(input: unknown, options: EngineOptions): Promise<PlannedChange> {
-  const ovs = await openOvs();
-  try {
-    return await planWith(input, options, ovs);
-  } finally {
-    await ovs?.close();
-  }
-}
-
-/** planChange with the caller's OVSDB connection (left open). */
-async function planWith(input: unknown, options: EngineOptions, ovs: OvsdbClient | undefined): Promise<PlannedChange> {
-  const state = new StateDir(options.stateDir);
-  const { request, issues } = canonicalizeLenient(input);
-  {
-    const [running, owned, snapshot] = await Promise.all([state.running(), state.owned(), readHost(ovs)]);
-    const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
-    issues.push(
-      ...mergeIssues,
-      ...validateConfig(desired, {
-        snapshot,
-        running,
-        owned,
-        switchTypes: new Set(ovs ? ['legacy', 'ovs'] : ['legacy']),
-        unavailableHint: `start Open vSwitch (no OVSDB server answers at ${ovsdbTarget()}; NETSWITCH_OVSDB sets where to look)`,
-        named: { networks: new Set(Object.keys(request.networks)), bondings: new Set(Object.keys(request.bondings)) },
-      }),
-    );
-    if (issues.length) throw invalid(issues);
-    const datapath = options.ovsDatapath ?? defaultDatapath();
-    return { request, running, desired, snapshot, owned, datapath, steps: planFor(snapshot, running, desired, owned, datapath) };
-  }
-}
-
-/**
- * The steps that take the host from what it has to what `desired` needs: the Linux teardown,
- * the OVS changes (one transaction), then the Linux build-up.
- */
-export function planFor(snapshot: Snapshot, running: Config, desired: Config, owned: ReadonlySet<string>, datapath: string): Step[] {
-  const want = layoutOf(desired, running);
-  const scope = new Set([...Object.keys(want.links), ...Object.keys(layoutOf(running, emptyConfig()).links), ...owned]);
-  const takeDefault = new Set(want.routes.filter((r) => r.dst === 'default' && r.table === 'main').map((r) => r.family));
-  const tables = new Set([...Object.keys(desired.networks), ...Object.keys(running.networks)].map(sourceRouteTable));
-  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables), want);
-  const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, ovsLayoutOf(desired, datapath));
-  return [...teardown, ...ovsSteps, ...build];
-}
-
+/** Applies a request (a delta, or the whole config with `replace`) as one transaction. */
 export async function applyChange(input: unknown, options: EngineOptions): Promise<ApplyResult> {
   const state = new StateDir(options.stateDir);
   try {
     const result = await transact(input, options);
-    await state.writeJson('status.json', { Success: { message: result.status === 'applied' ? `applied ${result.steps.length} steps` : 'unchanged' } });
+    const message = result.status === 'applied' ? `applied ${result.steps.length} steps` : result.status === 'pending' ? `applied ${result.steps.length} steps, pending commit` : 'unchanged';
+    await state.writeJson('status.json', { Success: { message } });
     return result;
   } catch (e) {
-    if (!(e instanceof NetswitchError) || e.code !== ErrorCode.Busy) {
+    if (!isNetswitchError(e, ErrorCode.Busy)) {
       await state.writeJson('status.json', { Failed: { message: (e as Error).message, reason: (e as NetswitchError).code ?? ErrorCode.Internal } });
     }
     throw e;
@@ -156,34 +58,57 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     await recover(state, log);
     ovs = await openOvs();
     const change = await planWith(input, options, ovs);
+    const commitOnSuccess = change.request.options.commitOnSuccess;
     lap('plan');
     if (change.steps.length === 0) {
-      await commit(state, change);
+      await commitConfig(state, change.desired, change.running, commitOnSuccess);
       log.debug('nothing to change: the host already has this config');
       return { status: 'unchanged', steps: [], config: change.desired, timings };
     }
-    const journal: Journal = { startedAt: new Date().toISOString(), pid: process.pid, steps: change.steps, checkpoint: change.snapshot };
+    const probes = options.probes ?? [];
+    const before = await Promise.all(probes.map((p) => probeOnce(p, change.snapshot)));
+    const journal = newJournal(change.steps, change.snapshot, change.desired, change.running, commitOnSuccess);
     await state.writeJson('journal.json', journal);
     lap('checkpoint');
     // The audit log: every change as the command that would do the same, one per line, with why.
     const lines = change.steps.flatMap((step, i) => commandsOf(step).map((c) => `${c}  # step ${i + 1}: ${describeStep(step)}`));
     for (const line of lines) log.debug(line);
-    await state.appendLog([`# ${journal.startedAt} apply by pid ${process.pid}: ${change.steps.length} steps`, ...lines]);
+    await state.appendLog([`# ${journal.startedAt} apply ${journal.id} by pid ${process.pid}: ${change.steps.length} steps`, ...lines]);
+
+    const fail = async (cause: NetswitchError, done: Step[]): Promise<never> => {
+      log.info(`apply failed: ${cause.message}`);
+      throw rolledBack(cause, await undoSteps(state, done, change.snapshot, log, ovs));
+    };
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
+    await crashHook(change.steps, ovs);
     const result = await runPlan(change.steps, { ovs, log, faultAt });
     lap('execute');
-    if (result.error) return await rollback(state, change.steps.slice(0, result.completed + 1), change.snapshot, result.error, log, ovs);
+    if (result.error) return await fail(result.error, change.steps.slice(0, result.completed + 1));
     const after = await readHost(ovs);
     const remaining = planFor(after, change.running, change.desired, change.owned, change.datapath);
     lap('verify');
     if (remaining.length) {
-      const error = new NetswitchError(ErrorCode.Host, `verification failed: the host does not have what was applied (${remaining.map(describeStep).join('; ')})`);
-      return await rollback(state, change.steps, change.snapshot, error, log, ovs);
+      return await fail(new NetswitchError(ErrorCode.Host, `verification failed: the host does not have what was applied (${remaining.map(describeStep).join('; ')})`), change.steps);
     }
-    await commit(state, change);
     announceAddresses(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));
+
+    const timeoutMs = (options.timeout ?? change.request.options.connectivityTimeout) * 1000;
+    if (probes.length) {
+      const lost = await regressions(probes, before, () => readHost(ovs), timeoutMs);
+      lap('probes');
+      if (lost.length) {
+        return await fail(new NetswitchError(ErrorCode.Host, `connectivity lost: ${lost.map((p) => describeProbe(p, change.snapshot)).join(', ')} answered before the change and not after it`), change.steps);
+      }
+    }
+    if (options.noCommit || change.request.options.connectivityCheck) {
+      const deadline = Date.now() + timeoutMs;
+      await state.writeJson('journal.json', { ...journal, state: 'pending', deadline });
+      options.onPending?.(journal.id, deadline);
+      log.info(`applied; rolled back at ${new Date(deadline).toISOString()} unless \`netswitch commit\` comes first`);
+      return { status: 'pending', steps: change.steps, config: change.desired, deadline, timings };
+    }
+    await commitConfig(state, change.desired, change.running, commitOnSuccess);
     lap('commit');
-    log.debug(`applied ${change.steps.length} steps`);
     return { status: 'applied', steps: change.steps, config: change.desired, timings };
   } finally {
     await ovs?.close();
@@ -191,54 +116,55 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
   }
 }
 
-async function commit(state: StateDir, change: PlannedChange): Promise<void> {
-  const owned = Object.values(layoutOf(change.desired, change.running).links)
-    .filter((l) => l.kind !== 'nic')
-    .map((l) => l.name)
-    .sort();
-  await state.writeJson('running.json', change.desired);
-  await state.writeJson('owned.json', owned);
-  if (change.request.options.commitOnSuccess) await state.writeJson('safe.json', change.desired);
-  await state.remove('journal.json');
+/**
+ * Test hook (NETSWITCH_CRASH_STEP=N): die by SIGKILL, as `kill -9` would, right after step N-1
+ * took effect, leaving the journal behind; the next start must restore the checkpoint.
+ */
+async function crashHook(steps: Step[], ovs: OvsdbClient | undefined): Promise<void> {
+  const at = process.env.NETSWITCH_CRASH_STEP;
+  if (at === undefined) return;
+  await runPlan(steps.slice(0, Number(at) - 1), { ovs });
+  process.kill(process.pid, 'SIGKILL');
+}
+
+/** Applies a whole config (the safe one, at boot) with the same transaction. */
+export function applyConfig(config: Config, options: EngineOptions): Promise<ApplyResult> {
+  return applyChange(toRequest(config), { ...options, replace: true });
+}
+
+/** A canonical config back in request form (what `netswitch restore` applies). */
+function toRequest(config: Config): unknown {
+  const networks: Record<string, unknown> = {};
+  for (const [name, n] of Object.entries(config.networks)) {
+    const { bridgeOpts, ...rest } = n;
+    networks[name] = { ...rest, ...(bridgeOpts ? { custom: { bridge_opts: Object.entries(bridgeOpts).map(([k, v]) => `${k}=${v}`).join(' ') } } : {}) };
+  }
+  const bondings: Record<string, unknown> = {};
+  for (const [name, b] of Object.entries(config.bondings)) {
+    bondings[name] = { nics: b.nics, options: Object.entries(b.options).map(([k, v]) => `${k}=${v}`).join(' '), switch: b.switch, ...(b.hwaddr ? { hwaddr: b.hwaddr } : {}) };
+  }
+  return { networks, bondings };
+}
+
+/** `netswitch persist`: the running config becomes the safe config (VDSM's setSafeNetworkConfig). */
+export async function persist(stateDir: string): Promise<Config> {
+  const state = new StateDir(stateDir);
+  const unlock = await state.lock();
+  try {
+    const running = await state.running();
+    await state.writeJson('safe.json', running);
+    return running;
+  } finally {
+    await unlock();
+  }
 }
 
 /**
- * Undo the steps that took effect (the failing one included: it may have half happened),
- * then prove the host equals the checkpoint. Always throws: the apply failed.
+ * `netswitch restore` (at boot): re-creates the safe config — or the running one when nothing
+ * was persisted — on a host whose networking may be gone, and removes leftovers netswitch owns.
  */
-async function rollback(state: StateDir, done: Step[], checkpoint: Snapshot, cause: NetswitchError, log: Log, ovs?: OvsdbClient): Promise<never> {
-  log.info(`apply failed: ${cause.message}`);
-  log.info(`rolling back ${done.length} steps`);
-  await runPlan(undo(done), { ovs, log, force: true });
-  const after = await readHost(ovs);
-  const differences = diffSnapshots(checkpoint, after);
-  await state.remove('journal.json');
-  if (differences.length === 0) {
-    throw new NetswitchError(ErrorCode.RolledBack, `apply failed and was rolled back: ${cause.message}`, {
-      hint: cause.hint ?? 'the host is as it was before the apply; fix the request or the host and try again',
-      cause,
-      context: { failed: cause.context.step },
-    });
-  }
-  throw new NetswitchError(ErrorCode.RollbackFailed, `apply failed (${cause.message}) and the rollback left differences: ${differences.join('; ')}`, {
-    hint: 'inspect the host with `netswitch show`; `netswitch apply` of the previous config repairs it',
-    cause,
-    context: { differences },
-  });
-}
-
-/** An apply that died half-way left its journal: undo its steps before anything else. */
-async function recover(state: StateDir, log: Log): Promise<void> {
-  const journal = await state.readJson<Journal | undefined>('journal.json', undefined);
-  if (!journal) return;
-  log.info(`recovering from an interrupted apply (started ${journal.startedAt} by pid ${journal.pid})`);
-  const ovs = journal.steps.some((s) => s.op.startsWith('ovs.')) ? await openOvs() : undefined;
-  try {
-    await runPlan(undo(journal.steps), { ovs, log, force: true });
-    const differences = diffSnapshots(journal.checkpoint, await readHost(ovs));
-    if (differences.length) log.warn(`after recovery the host still differs from the checkpoint: ${differences.join('; ')}`);
-  } finally {
-    await ovs?.close();
-  }
-  await state.remove('journal.json');
+export async function restore(options: EngineOptions): Promise<ApplyResult> {
+  const state = new StateDir(options.stateDir);
+  const config = (await state.safe()) ?? (await state.running());
+  return applyConfig(config, options);
 }

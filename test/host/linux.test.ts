@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { report } from '../../src/model/report.ts';
 import { type SandboxHarness, cleanupLeftovers, createSandbox, skipUnlessRoot } from './lib/harness.ts';
+import { hostState } from './lib/host-state.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'netswitch');
 const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
@@ -21,32 +22,6 @@ networks:
 // ip's JSON is loosely typed; the tests name the fields they check.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-
-/** The host as `ip` shows it, reduced to what configuration decides (for before/after equality). */
-async function hostState(h: SandboxHarness): Promise<string> {
-  const links: Json[] = await h.ipJson(['-d', 'addr', 'show']);
-  const routes: Json[] = [...(await h.ipJson(['route', 'show', 'table', 'all'])), ...(await h.ipJson(['-6', 'route', 'show', 'table', 'all']))];
-  const volatile = /timer|^root_|^bridge_id|^topology_change|active_slave|ad_info/;
-  const state = {
-    links: links
-      .map((l) => ({
-        name: l.ifname,
-        kind: l.linkinfo?.info_kind ?? '',
-        master: l.master ?? null,
-        mtu: l.mtu,
-        mac: l.address,
-        up: l.flags.includes('UP'),
-        info: Object.fromEntries(Object.entries(l.linkinfo?.info_data ?? {}).filter(([k]) => !volatile.test(k))),
-        addrs: (l.addr_info ?? []).filter((a: Json) => a.scope !== 'link').map((a: Json) => `${a.local}/${a.prefixlen}`).sort(),
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
-    routes: routes
-      .filter((r) => r.protocol !== 'kernel' && r.table !== 'local')
-      .map((r) => `${r.table ?? 'main'} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''}`)
-      .sort(),
-  };
-  return JSON.stringify(state, null, 1);
-}
 
 async function link(h: SandboxHarness, name: string): Promise<Json | undefined> {
   const links: Json[] = await h.ipJson(['-d', 'addr', 'show']);

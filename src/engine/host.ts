@@ -1,0 +1,41 @@
+// The engine's view of the host: the kernel through `ip -json`, and Open vSwitch through
+// OVSDB when its server answers.
+import { existsSync } from 'node:fs';
+import { readSnapshot } from '../host/snapshot.ts';
+import type { OvsSnapshot } from '../model/ovs.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { OvsdbClient } from '../ovsdb/index.ts';
+import { connectOvs, ovsdbTarget, readOvs } from '../switch/ovs/state.ts';
+
+/**
+ * Connects to OVSDB when its socket is there. Without it the host is legacy-only; a request
+ * that needs OVS is then refused by validation, with the reason.
+ */
+export async function openOvs(): Promise<OvsdbClient | undefined> {
+  const target = ovsdbTarget();
+  if (target.startsWith('unix:') && !existsSync(target.slice(5))) return undefined;
+  try {
+    return await connectOvs();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs fn with an OVSDB connection (or none), closed afterwards whatever happens. */
+export async function withOvs<T>(fn: (ovs: OvsdbClient | undefined) => Promise<T>): Promise<T> {
+  const ovs = await openOvs();
+  try {
+    return await fn(ovs);
+  } finally {
+    await ovs?.close();
+  }
+}
+
+/** The host as it is now: the kernel's view, and OVSDB's when a client is given. */
+export function readHost(ovs?: OvsdbClient, options: { stats?: boolean } = {}): Promise<Snapshot> {
+  return readSnapshot({ ...options, readOvs: ovs ? async () => toOvsSnapshot(await readOvs(ovs)) : undefined });
+}
+
+function toOvsSnapshot(state: OvsSnapshot): OvsSnapshot {
+  return { layout: state.layout, bridges: state.bridges, ports: state.ports, interfaces: state.interfaces };
+}

@@ -1,0 +1,163 @@
+// The life of a change after its plan: the journal written before anything happens, commit,
+// rollback with proof, a change left pending for `commit`/`rollback`, and recovery from an
+// apply that died half-way (kill -9, power loss) at the next start.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { diffSnapshots } from '../host/compare.ts';
+import type { Config } from '../model/config.ts';
+import { ErrorCode, NetswitchError } from '../model/errors.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { OvsdbClient } from '../ovsdb/index.ts';
+import { layoutOf } from '../plan/layout.ts';
+import { type Step, undo } from '../plan/steps.ts';
+import type { Log } from '../sys/log.ts';
+import { runPlan } from './execute.ts';
+import { readHost, withOvs } from './host.ts';
+import type { StateDir } from './state.ts';
+
+export interface Journal {
+  id: string;
+  /** applying: steps may be half done; pending: done and verified, waiting for commit. */
+  state: 'applying' | 'pending';
+  startedAt: string;
+  pid: number;
+  steps: Step[];
+  checkpoint: Snapshot;
+  /** What commit writes as the running config. */
+  desired: Config;
+  /** The running config before: owned devices are derived from the two. */
+  previous: Config;
+  commitOnSuccess: boolean;
+  /** pending: ms since the epoch after which the change is rolled back. */
+  deadline?: number;
+  /** The kernel's boot id: a journal from an earlier boot describes a host that is gone. */
+  bootId: string;
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function newJournal(steps: Step[], checkpoint: Snapshot, desired: Config, previous: Config, commitOnSuccess: boolean): Journal {
+  return { id: randomUUID(), state: 'applying', startedAt: new Date().toISOString(), pid: process.pid, steps, checkpoint, desired, previous, commitOnSuccess, bootId: bootId() };
+}
+
+export function readJournal(state: StateDir): Promise<Journal | undefined> {
+  return state.readJson<Journal | undefined>('journal.json', undefined);
+}
+
+/** The change becomes the running config (and the safe one, when asked); the journal goes. */
+export async function commitConfig(state: StateDir, desired: Config, previous: Config, commitOnSuccess: boolean): Promise<void> {
+  const owned = Object.values(layoutOf(desired, previous).links)
+    .filter((l) => l.kind !== 'nic' && l.kind !== 'ovs')
+    .map((l) => l.name)
+    .sort();
+  await state.writeJson('running.json', desired);
+  await state.writeJson('owned.json', owned);
+  if (commitOnSuccess) await state.writeJson('safe.json', desired);
+  await state.remove('journal.json');
+}
+
+/**
+ * Undoes steps that took effect (each inverse, in reverse order), then reads the host and
+ * compares it with the checkpoint. Returns the differences left (none: a proven rollback).
+ */
+export async function undoSteps(state: StateDir, done: readonly Step[], checkpoint: Snapshot, log: Log, ovs?: OvsdbClient): Promise<string[]> {
+  log.info(`rolling back ${done.length} steps`);
+  await runPlan(undo(done), { ovs, log, force: true });
+  const differences = diffSnapshots(checkpoint, await readHost(ovs));
+  await state.remove('journal.json');
+  return differences;
+}
+
+/** The error an apply ends with after its rollback: rolled back (proven), or not quite. */
+export function rolledBack(cause: NetswitchError, differences: string[]): NetswitchError {
+  if (differences.length === 0) {
+    return new NetswitchError(ErrorCode.RolledBack, `apply failed and was rolled back: ${cause.message}`, {
+      hint: cause.hint ?? 'the host is as it was before the apply; fix the request or the host and try again',
+      cause,
+      context: { failed: cause.context.step },
+    });
+  }
+  return new NetswitchError(ErrorCode.RollbackFailed, `apply failed (${cause.message}) and the rollback left differences: ${differences.join('; ')}`, {
+    hint: 'inspect the host with `netswitch show`; `netswitch apply` of the previous config repairs it',
+    cause,
+    context: { differences },
+  });
+}
+
+/**
+ * Before anything else, under the lock: an apply that died half-way is undone; a pending change
+ * past its deadline is rolled back; a pending change still in time blocks new applies.
+ */
+export async function recover(state: StateDir, log: Log, options: { allowPending?: boolean } = {}): Promise<Journal | undefined> {
+  const journal = await readJournal(state);
+  if (!journal) return undefined;
+  if (journal.bootId !== bootId()) {
+    // Rebooted since: the devices the steps touched are gone; undoing them would re-create
+    // what the change had deleted. `netswitch restore` rebuilds from the safe config instead.
+    log.warn(`discarding the journal of a change from an earlier boot (${journal.startedAt})`);
+    await state.remove('journal.json');
+    return undefined;
+  }
+  if (journal.state === 'pending' && (journal.deadline ?? 0) > Date.now()) {
+    if (options.allowPending) return journal;
+    throw new NetswitchError(ErrorCode.Busy, `a change is pending (started ${journal.startedAt}, rolled back at ${new Date(journal.deadline ?? 0).toISOString()} unless committed)`, {
+      hint: 'run `netswitch commit` to keep it or `netswitch rollback` to undo it first',
+    });
+  }
+  log.info(journal.state === 'pending' ? `rolling back a pending change that was not committed in time (${journal.startedAt})` : `recovering from an interrupted apply (started ${journal.startedAt} by pid ${journal.pid})`);
+  const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs));
+  if (differences.length) log.warn(`after recovery the host still differs from the checkpoint: ${differences.join('; ')}`);
+  await state.writeJson('status.json', { Failed: { message: `change of ${journal.startedAt} rolled back: ${journal.state === 'pending' ? 'not committed in time' : 'interrupted'}`, reason: ErrorCode.RolledBack } });
+  return undefined;
+}
+
+/** `netswitch commit`: keep the pending change. */
+export async function commitPending(state: StateDir, log: Log): Promise<Journal> {
+  const unlock = await state.lock();
+  try {
+    const journal = await recover(state, log, { allowPending: true });
+    if (!journal) throw new NetswitchError(ErrorCode.Invalid, 'there is no pending change to commit', { hint: 'a change is pending after `netswitch apply --no-commit` or a request with connectivityCheck: true' });
+    await commitConfig(state, journal.desired, journal.previous, journal.commitOnSuccess);
+    await state.writeJson('status.json', { Success: { message: `committed ${journal.steps.length} steps` } });
+    log.debug(`committed the change of ${journal.startedAt}`);
+    return journal;
+  } finally {
+    await unlock();
+  }
+}
+
+/**
+ * `netswitch rollback`: undo the pending change. With `onlyId`, only if that change is still
+ * the pending one (the timer a pending apply leaves behind).
+ */
+export async function rollbackPending(state: StateDir, log: Log, onlyId?: string): Promise<Journal | undefined> {
+  const unlock = await state.lock();
+  try {
+    const found = await readJournal(state);
+    if (onlyId !== undefined && found?.id !== onlyId) return undefined;
+    // An interrupted apply (its process died) is recovered: that is its rollback.
+    if (found?.state === 'applying') {
+      await recover(state, log, { allowPending: true });
+      return found;
+    }
+    const journal = found;
+    if (!journal || journal.state !== 'pending' || (onlyId !== undefined && journal.id !== onlyId)) {
+      throw new NetswitchError(ErrorCode.Invalid, 'there is no pending change to roll back', { hint: '`netswitch restore` re-creates the safe (persisted) config' });
+    }
+    const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs));
+    const message = `change of ${journal.startedAt} rolled back${onlyId ? ': not committed in time' : ''}`;
+    await state.writeJson('status.json', { Failed: { message, reason: ErrorCode.RolledBack } });
+    if (differences.length) {
+      throw new NetswitchError(ErrorCode.RollbackFailed, `the rollback left differences: ${differences.join('; ')}`, { context: { differences } });
+    }
+    return journal;
+  } finally {
+    await unlock();
+  }
+}

@@ -1,0 +1,108 @@
+// The far side of an OVS test: a second private Open vSwitch whose ovs-vswitchd runs in the
+// sandbox's wire namespace, so peers can be VLAN access ports or an LACP bond (the host
+// kernel has no 8021q or bonding driver). It has its own directory and database, and is
+// always addressed explicitly (--db, -t) so it is never confused with the host's OVS.
+// Also: OVSDB read back with ovsdb-client, reduced to what configuration decides.
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isRunning } from '../../../src/sandbox/sandbox.ts';
+import { type RunResult, run } from '../../../src/sys/run.ts';
+import type { SandboxHarness } from './harness.ts';
+
+export interface WireOvs {
+  /** `ovs-vsctl --db=<wire db> ARGS`; throws on failure. */
+  vsctl(...args: string[]): Promise<RunResult>;
+  /** `ovs-appctl -t <wire vswitchd> ARGS`; never throws. */
+  appctl(...args: string[]): Promise<RunResult>;
+  /** Stop both daemons by pid (SIGTERM, then SIGKILL). */
+  stop(): Promise<void>;
+}
+
+export async function startWireOvs(h: SandboxHarness): Promise<WireOvs> {
+  const dir = join(h.sb.dir, 'wire-ovs');
+  await mkdir(dir, { recursive: true });
+  const sock = join(dir, 'db.sock');
+  const db = `--db=unix:${sock}`;
+  // Both daemons inside the wire namespace (a unix socket works across namespaces): if a
+  // run crashes, `down` of its sandbox stops them with everything else running in there.
+  const inWire = ['ip', 'netns', 'exec', h.sb.wireNs];
+  const daemon = (name: string) => [`--pidfile=${join(dir, `${name}.pid`)}`, '--detach', `--log-file=${join(dir, `${name}.log`)}`];
+  await run(['ovsdb-tool', 'create', join(dir, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema']);
+  await run([...inWire, 'ovsdb-server', join(dir, 'conf.db'), `--remote=punix:${sock}`, `--unixctl=${join(dir, 'ovsdb-server.ctl')}`, ...daemon('ovsdb-server')]);
+  await run(['ovs-vsctl', db, '--no-wait', 'init']);
+  await run([...inWire, 'ovs-vswitchd', `unix:${sock}`, `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`, ...daemon('ovs-vswitchd')]);
+  const pids = await Promise.all(['ovs-vswitchd', 'ovsdb-server'].map(async (name) => Number((await readFile(join(dir, `${name}.pid`), 'utf8')).trim())));
+  const ctl = join(dir, 'ovs-vswitchd.ctl');
+  return {
+    vsctl: (...args) => run(['ovs-vsctl', db, '--timeout=10', ...args]),
+    appctl: (...args) => run(['ovs-appctl', '-t', ctl, ...args], { check: false }),
+    async stop() {
+      for (const pid of pids) await stopPid(pid);
+    },
+  };
+}
+
+async function stopPid(pid: number): Promise<void> {
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      return; // already gone
+    }
+    for (let i = 0; i < 40; i++) {
+      if (!(await isRunning(pid))) return;
+      await sleep(50);
+    }
+  }
+}
+
+/** Poll CHECK (every 250 ms) until it returns true or TIMEOUT_MS passed; returns its last answer. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(250);
+  }
+}
+
+// The columns netswitch (or a test) sets; everything else in these tables is written by
+// ovs-vswitchd (statistics, status, ofport, link state, mac_in_use, ...) and varies.
+const COLUMNS: Record<string, string[]> = {
+  Bridge: ['name', 'datapath_type', 'stp_enable', 'rstp_enable', 'mcast_snooping_enable', 'fail_mode', 'other_config', 'external_ids', 'ports'],
+  Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids'],
+  Interface: ['name', 'type', 'mtu_request', 'options', 'other_config', 'external_ids'],
+};
+
+type Datum = unknown;
+
+/**
+ * The host's Bridge, Port and Interface tables as `ovsdb-client dump` prints them, rows keyed
+ * by name and references resolved to names (a row re-created by a rollback gets a new uuid).
+ */
+export async function ovsdbState(h: SandboxHarness): Promise<string> {
+  const tables: Record<string, { headings: string[]; data: Datum[][] }> = {};
+  for (const table of Object.keys(COLUMNS)) {
+    const { stdout } = await run(['ovsdb-client', '-f', 'json', 'dump', `unix:${h.sb.ovsdbSocket}`, 'Open_vSwitch', table]);
+    tables[table] = JSON.parse(stdout);
+  }
+  const names = new Map<string, string>();
+  for (const { headings, data } of Object.values(tables)) {
+    for (const row of data) names.set((row[headings.indexOf('_uuid')] as [string, string])[1], row[headings.indexOf('name')] as string);
+  }
+  const decode = (d: Datum): Datum => {
+    if (!Array.isArray(d)) return d;
+    const [kind, value] = d as [string, Datum[]];
+    if (kind === 'uuid' || kind === 'named-uuid') return names.get(value as unknown as string) ?? '?';
+    if (kind === 'set') return value.map(decode).sort();
+    if (kind === 'map') return Object.fromEntries((value as [Datum, Datum][]).map(([k, v]) => [decode(k), decode(v)]).sort());
+    return d;
+  };
+  const state: Record<string, Record<string, Datum>> = {};
+  for (const [table, { headings, data }] of Object.entries(tables)) {
+    const rows = data.map((row) => Object.fromEntries(COLUMNS[table].map((c) => [c, decode(row[headings.indexOf(c)])])));
+    state[table] = Object.fromEntries(rows.map((r) => [r.name as string, r]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  }
+  return JSON.stringify(state, null, 1);
+}

@@ -1,0 +1,448 @@
+// Host tier: the Open vSwitch switch on the sandbox's private OVS (userspace datapath). Every
+// assertion reads the host back with ovs-vsctl/ovs-appctl/ovsdb-client and `ip -json`, never
+// only with netswitch's own reader, and traffic crosses the cables where it matters. The far
+// ends that need VLANs or LACP are a second OVS in the wire namespace (lib/ovs-peer.ts): the
+// host kernel has no 8021q or bonding driver.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type SandboxHarness, cleanupLeftovers, createSandbox, skipUnlessRoot } from './lib/harness.ts';
+import { type WireOvs, eventually, ovsdbState, startWireOvs } from './lib/ovs-peer.ts';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'netswitch');
+const PREFIX = 'to';
+
+// ip's JSON is loosely typed; the tests name the fields they check.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+/** examples/setup.yaml's networks, on the switch SWITCH. */
+const setup = (sw: 'legacy' | 'ovs') => `
+networks:
+  ovirtmgmt: { switch: ${sw}, nic: eth0, ipaddr: 192.0.2.10, netmask: 255.255.255.0, gateway: 192.0.2.1, defaultRoute: true }
+  vmnet: { switch: ${sw}, nic: eth1, bridged: true, custom: { bridge_opts: "forward_delay=0" } }
+  storage: { switch: ${sw}, nic: eth2, bridged: false, mtu: 9000, ipaddr: 198.51.100.10, prefix: 24 }
+`;
+
+async function apply(h: SandboxHarness, yaml: string, ...args: string[]) {
+  return h.cli(['apply', ...args, '-'], { input: yaml });
+}
+
+async function applied(h: SandboxHarness, yaml: string): Promise<void> {
+  const r = await apply(h, yaml);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** `apply FILE` with extra environment (NETSWITCH_FAULT_STEP, NETSWITCH_OVS_DATAPATH). */
+async function applyWithEnv(h: SandboxHarness, yaml: string, env: string[]) {
+  const file = join(h.sb.dir, 'request.yaml');
+  await writeFile(file, yaml);
+  return h.sh(['env', ...env, BIN, 'apply', file]);
+}
+
+/** `ovs-vsctl ARGS` on the host's OVS: its stdout, trimmed and unquoted. */
+async function vsctl(h: SandboxHarness, ...args: string[]): Promise<string> {
+  const r = await h.sh(['ovs-vsctl', '--timeout=10', ...args]);
+  assert.equal(r.code, 0, `ovs-vsctl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim().replaceAll('"', '');
+}
+
+const lines = (s: string) => s.split('\n').filter(Boolean).sort();
+
+/** Names of the rows of TABLE that carry netswitch's mark. */
+async function ownedRows(h: SandboxHarness, table: string): Promise<string[]> {
+  return lines(await vsctl(h, '--bare', '--columns=name', 'find', table, 'external_ids:netswitch-owner=netswitch'));
+}
+
+async function appctl(h: SandboxHarness, ...args: string[]): Promise<string> {
+  const r = await h.sh(['ovs-appctl', ...args]);
+  assert.equal(r.code, 0, `ovs-appctl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Run `ip` commands in the wire namespace, each must succeed. */
+async function wireIp(h: SandboxHarness, ...commands: string[]): Promise<void> {
+  for (const c of commands) {
+    const r = await h.sh(['ip', ...c.split(' ')], 'wire');
+    assert.equal(r.code, 0, `ip ${c}: ${r.stderr}`);
+  }
+}
+
+async function ping(h: SandboxHarness, target: string, ...options: string[]): Promise<void> {
+  const r = await h.sh(['ping', '-c', '1', '-W', '2', ...options, target], 'wire');
+  assert.equal(r.code, 0, `ping ${target} ${options.join(' ')}: ${r.stdout}${r.stderr}`);
+}
+
+async function link(h: SandboxHarness, name: string): Promise<Json | undefined> {
+  const links: Json[] = await h.ipJson(['-d', 'addr', 'show']);
+  return links.find((l) => l.ifname === name);
+}
+
+function addrs(l: Json): string[] {
+  return (l?.addr_info ?? []).filter((a: Json) => a.family === 'inet').map((a: Json) => `${a.local}/${a.prefixlen}`);
+}
+
+/** The kernel as `ip` shows it, reduced as linux.test.ts does (what configuration decides). */
+async function hostState(h: SandboxHarness): Promise<string> {
+  const links: Json[] = await h.ipJson(['-d', 'addr', 'show']);
+  const routes: Json[] = await h.ipJson(['route', 'show', 'table', 'all']);
+  const volatile = /timer|^root_|^bridge_id|^topology_change|active_slave|ad_info/;
+  return JSON.stringify(
+    {
+      links: links
+        .map((l) => ({
+          name: l.ifname,
+          kind: l.linkinfo?.info_kind ?? '',
+          master: l.master ?? null,
+          mtu: l.mtu,
+          mac: l.address,
+          up: l.flags.includes('UP'),
+          info: Object.fromEntries(Object.entries(l.linkinfo?.info_data ?? {}).filter(([k]) => !volatile.test(k))),
+          addrs: (l.addr_info ?? []).filter((a: Json) => a.scope !== 'link').map((a: Json) => `${a.local}/${a.prefixlen}`).sort(),
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      routes: routes
+        .filter((r) => r.protocol !== 'kernel' && r.table !== 'local')
+        .map((r) => `${r.table ?? 'main'} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''}`)
+        .sort(),
+    },
+    null,
+    1,
+  );
+}
+
+/** Both halves of the host, for before/after equality. */
+async function wholeHost(h: SandboxHarness) {
+  return { ovsdb: await ovsdbState(h), kernel: await hostState(h) };
+}
+
+before(async () => {
+  if (!skipUnlessRoot) await cleanupLeftovers(PREFIX);
+});
+
+describe('OVS switch: VLANs, NICs, multicast snooping, re-apply and removal', { skip: skipUnlessRoot }, () => {
+  let h: SandboxHarness;
+  let wire: WireOvs;
+  before(async () => {
+    h = await createSandbox({ prefix: PREFIX });
+    wire = await startWireOvs(h);
+  });
+  after(async () => {
+    await wire?.stop();
+    await h?.down();
+  });
+
+  // The wire namespace is one IP stack: each test's peers use their own subnet.
+  const VLANS = `
+networks:
+  red: { switch: ovs, nic: eth1, vlan: 100, ipaddr: 192.0.2.10, prefix: 24 }
+  blue: { switch: ovs, nic: eth1, vlan: 200, ipaddr: 198.51.100.10, prefix: 24 }
+`;
+
+  test('two VLANs on one NIC: tagged ports, each reaches its peer, and they are isolated', async () => {
+    await applied(h, VLANS);
+    assert.deepEqual(lines(await vsctl(h, 'list-ports', 'br-eth1')), ['blue', 'eth1', 'red']);
+    assert.equal(await vsctl(h, 'get', 'port', 'red', 'tag'), '100');
+    assert.equal(await vsctl(h, 'get', 'port', 'blue', 'tag'), '200');
+    assert.equal(await vsctl(h, 'get', 'port', 'eth1', 'tag'), '[]', 'the NIC is the trunk');
+    assert.equal(await vsctl(h, 'get', 'interface', 'red', 'type'), 'internal');
+    assert.deepEqual(addrs(await link(h, 'red')), ['192.0.2.10/24']);
+    assert.deepEqual(addrs(await link(h, 'blue')), ['198.51.100.10/24']);
+
+    // The switch port on the far end: peer1 a trunk, an access port per VLAN. A ping that
+    // comes back through w100/w200 proves the frames crossed the cable with the right tag.
+    await wire.vsctl('add-br', 'wbr1', '--', 'set', 'bridge', 'wbr1', 'datapath_type=netdev', '--', 'add-port', 'wbr1', 'peer1',
+      '--', 'add-port', 'wbr1', 'w100', 'tag=100', '--', 'set', 'interface', 'w100', 'type=internal',
+      '--', 'add-port', 'wbr1', 'w200', 'tag=200', '--', 'set', 'interface', 'w200', 'type=internal');
+    await wireIp(h, 'addr add 192.0.2.1/24 dev w100', 'link set w100 up', 'addr add 198.51.100.1/24 dev w200', 'link set w200 up');
+    await ping(h, '192.0.2.10');
+    await ping(h, '198.51.100.10');
+
+    // From VLAN 100, try blue: an address of its subnet on w100, and blue's MAC as the
+    // neighbour, so the frame is exactly right but for its VLAN. (Left to ARP, the host's
+    // own weak-host reply on `red` would muddle what is being shown.)
+    const blueMac = (await link(h, 'blue')).address;
+    await wireIp(h, 'addr add 198.51.100.2/24 dev w100', `neigh replace 198.51.100.10 lladdr ${blueMac} dev w100 nud permanent`);
+    const leak = await h.sh(['ping', '-c', '2', '-W', '1', '-I', 'w100', '198.51.100.10'], 'wire');
+    assert.notEqual(leak.code, 0, `VLAN 100 reached the VLAN 200 address:\n${leak.stdout}`);
+    await ping(h, '198.51.100.10', '-I', 'w200'); // the same through VLAN 200 works
+    await wireIp(h, 'addr del 198.51.100.2/24 dev w100');
+  });
+
+  test('untagged networks on two NICs: one bridge each, both reachable', async () => {
+    await applied(h, `
+networks:
+  left: { switch: ovs, nic: eth0, ipaddr: 203.0.113.10, prefix: 28 }
+  right: { switch: ovs, nic: eth2, ipaddr: 203.0.113.26, prefix: 28 }
+`);
+    for (const [bridge, net, nic] of [['br-eth0', 'left', 'eth0'], ['br-eth2', 'right', 'eth2']]) {
+      assert.deepEqual(lines(await vsctl(h, 'list-ports', bridge)), [nic, net].sort());
+      assert.equal(await vsctl(h, 'get', 'bridge', bridge, 'datapath_type'), 'netdev');
+      assert.equal(await vsctl(h, 'get', 'port', net, 'tag'), '[]');
+    }
+    assert.ok(lines(await vsctl(h, 'list-br')).includes('br-eth1'), 'a request is a delta: the VLAN bridge stays');
+    await wireIp(h, 'addr add 203.0.113.1/28 dev peer0', 'addr add 203.0.113.17/28 dev peer2');
+    await ping(h, '203.0.113.10');
+    await ping(h, '203.0.113.26');
+  });
+
+  test('multicast snooping: enabled on its bridge, and a group joined on the wire is learned', async () => {
+    await applied(h, 'networks: { mcast: { switch: ovs, nic: eth3, multicastSnooping: true, ipaddr: 203.0.113.42, prefix: 28 } }');
+    assert.equal(await vsctl(h, 'get', 'bridge', 'br-eth3', 'mcast_snooping_enable'), 'true');
+    assert.equal(await vsctl(h, 'get', 'bridge', 'br-eth0', 'mcast_snooping_enable'), 'false', 'only the snooping network\'s bridge');
+    await wireIp(h, 'addr add 203.0.113.33/28 dev peer3');
+    await ping(h, '203.0.113.42');
+    // autojoin makes peer3 send an IGMP report into eth3; the bridge learns the group there.
+    await wireIp(h, 'addr add 239.1.2.3/32 dev peer3 autojoin');
+    const ofport = await vsctl(h, 'get', 'interface', 'eth3', 'ofport');
+    let mdb = '';
+    const learned = await eventually(async () => {
+      mdb = await appctl(h, 'mdb/show', 'br-eth3');
+      return mdb.split('\n').some((row) => {
+        const [port, , group] = row.trim().split(/\s+/);
+        return group === '239.1.2.3' && (port === ofport || port === 'eth3');
+      });
+    }, 5_000);
+    assert.ok(learned, `239.1.2.3 on eth3 (ofport ${ofport}) in:\n${mdb}`);
+  });
+
+  test('re-applying plans nothing; removing networks removes their ports, then the bridge', async () => {
+    await applied(h, VLANS);
+    const plan = await h.cli(['-o', 'json', 'plan', '-'], { input: VLANS });
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.deepEqual(JSON.parse(plan.stdout).steps, []);
+    const before = await wholeHost(h);
+    const again = await apply(h, VLANS, '-o', 'json');
+    assert.equal(JSON.parse(again.stdout).status, 'unchanged', again.stderr);
+    assert.deepEqual(await wholeHost(h), before);
+
+    await applied(h, 'networks: { blue: { remove: true } }');
+    assert.deepEqual(lines(await vsctl(h, 'list-ports', 'br-eth1')), ['eth1', 'red']);
+    assert.equal(await link(h, 'blue'), undefined, 'the internal device went with its port');
+    await ping(h, '192.0.2.10'); // the other VLAN carries on
+
+    await applied(h, 'networks: { red: { remove: true } }');
+    assert.ok(!lines(await vsctl(h, 'list-br')).includes('br-eth1'), 'the last network took its bridge');
+    for (const table of ['Bridge', 'Port', 'Interface']) {
+      const rows = await ownedRows(h, table);
+      for (const gone of ['br-eth1', 'eth1', 'red', 'blue']) assert.ok(!rows.includes(gone), `${table} ${gone} left in ${rows.join(' ')}`);
+    }
+    assert.ok(lines(await vsctl(h, 'list-br')).includes('br-eth0'), 'other bridges stay');
+  });
+
+  test('moving a network to another NIC keeps its address', {
+    todo: 'bug: the internal port is re-created on the new bridge, but the plan does not re-add its address or bring it up; verification fails and the rollback cannot restore (exit 1)',
+  }, async () => {
+    const r = await apply(h, 'networks: { left: { switch: ovs, nic: eth1, ipaddr: 203.0.113.10, prefix: 28 } }');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(await vsctl(h, 'list-ports', 'br-eth1')), ['eth1', 'left']);
+    const left = await link(h, 'left');
+    assert.deepEqual(addrs(left), ['203.0.113.10/28']);
+    assert.ok(left.flags.includes('UP'));
+  });
+});
+
+describe('OVS switch: an 802.3ad bond against an LACP peer', { skip: skipUnlessRoot }, () => {
+  let h: SandboxHarness;
+  let wire: WireOvs;
+  before(async () => {
+    h = await createSandbox({ prefix: PREFIX });
+    wire = await startWireOvs(h);
+    // The switch: an LACP bond over peer2+peer3 and an address behind it.
+    await wire.vsctl('add-br', 'wbr', '--', 'set', 'bridge', 'wbr', 'datapath_type=netdev',
+      '--', 'add-bond', 'wbr', 'wbond', 'peer2', 'peer3', 'bond_mode=balance-tcp', 'lacp=active', 'other_config:lacp-time=fast',
+      '--', 'add-port', 'wbr', 'wip', '--', 'set', 'interface', 'wip', 'type=internal');
+    await wireIp(h, 'addr add 203.0.113.1/24 dev wip', 'link set wip up');
+  });
+  after(async () => {
+    await wire?.stop();
+    await h?.down();
+  });
+
+  const bondShow = () => appctl(h, 'bond/show', 'bond0');
+  const pingWithin = (target: string, ms: number) =>
+    eventually(async () => (await h.sh(['ping', '-c', '1', '-W', '1', target], 'wire')).code === 0, ms);
+
+  test('kernel options mapped, LACP negotiated, traffic flows and survives losing a member', async () => {
+    await applied(h, `
+networks:
+  bonded: { switch: ovs, bonding: bond0, ipaddr: 203.0.113.10, prefix: 24 }
+bondings:
+  bond0: { switch: ovs, nics: [eth2, eth3], options: "mode=802.3ad miimon=100 lacp_rate=fast" }
+`);
+    assert.deepEqual(lines(await vsctl(h, 'list-ports', 'br-bond0')), ['bond0', 'bonded']);
+    assert.deepEqual(lines(await vsctl(h, 'list-ifaces', 'br-bond0')), ['bonded', 'eth2', 'eth3']);
+    assert.equal(await vsctl(h, 'get', 'port', 'bond0', 'bond_mode'), 'balance-tcp');
+    assert.equal(await vsctl(h, 'get', 'port', 'bond0', 'lacp'), 'active');
+    assert.equal(await vsctl(h, 'get', 'port', 'bond0', 'other_config'), '{bond-detect-mode=miimon, bond-miimon-interval=100, lacp-time=fast}');
+
+    // LACP on the userspace datapath settles within a few fast-rate periods.
+    let show = '';
+    let lacp = '';
+    const negotiated = await eventually(async () => {
+      [show, lacp] = [await bondShow(), await appctl(h, 'lacp/show', 'bond0')];
+      return /lacp_status: negotiated/.test(show) && /status: active negotiated/.test(lacp) && (lacp.match(/current attached/g) ?? []).length === 2;
+    }, 15_000);
+    assert.ok(negotiated, `${show}\n${lacp}`);
+    assert.match(show, /member eth2: enabled/);
+    assert.match(show, /member eth3: enabled/);
+    assert.match((await wire.appctl('bond/show', 'wbond')).stdout, /lacp_status: negotiated/, 'the peer agrees');
+    assert.ok(await pingWithin('203.0.113.10', 5_000), 'ping over the bond');
+
+    // A member's cable goes dead: the bond drops it and traffic moves to the other.
+    await wireIp(h, 'link set peer2 down');
+    assert.ok(await eventually(async () => /member eth2: disabled/.test((show = await bondShow())), 5_000), show);
+    assert.match(show, /member eth3: enabled/);
+    assert.ok(await pingWithin('203.0.113.10', 10_000), `ping with eth2 down:\n${await bondShow()}`);
+  });
+});
+
+describe('OVS switch: migration legacy -> ovs -> legacy', { skip: skipUnlessRoot }, () => {
+  let h: SandboxHarness;
+  before(async () => {
+    h = await createSandbox({ prefix: PREFIX });
+    await wireIp(h, 'addr add 192.0.2.1/24 dev peer0', 'addr add 198.51.100.1/24 dev peer2', 'link set peer2 mtu 9000');
+  });
+  after(async () => h?.down());
+
+  /**
+   * The setup networks answer from the wire, jumbo frames included on storage. SETTLE_MS: NICs
+   * that this apply brought up for the first time need a moment for carrier (linkwatch).
+   */
+  async function pingsWork(settleMs = 0): Promise<void> {
+    await eventually(async () => (await h.sh(['ping', '-c', '1', '-W', '1', '192.0.2.10'], 'wire')).code === 0, settleMs);
+    await ping(h, '192.0.2.10');
+    await ping(h, '198.51.100.10');
+    await ping(h, '198.51.100.10', '-M', 'do', '-s', '8972');
+  }
+
+  const linuxBridges = async () => ((await h.ipJson(['link', 'show', 'type', 'bridge'])) as Json[]).map((l) => l.ifname).sort();
+  const defaultRoutes = async () => ((await h.ipJson(['route', 'show', 'default'])) as Json[]).map((r) => `${r.gateway} ${r.dev}`);
+
+  test('legacy: Linux bridges, no OVS rows, pings work', async () => {
+    await applied(h, setup('legacy'));
+    assert.deepEqual(await linuxBridges(), ['ovirtmgmt', 'vmnet']);
+    assert.deepEqual(await ownedRows(h, 'Bridge'), []);
+    await pingsWork(5_000);
+  });
+
+  test('a request moving only some networks to OVS is refused (mixed switch types) and changes nothing', async () => {
+    const before = await wholeHost(h);
+    const r = await apply(h, 'networks: { ovirtmgmt: { switch: ovs, nic: eth0, ipaddr: 192.0.2.10, prefix: 24, gateway: 192.0.2.1, defaultRoute: true } }');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /mix switch types/);
+    assert.deepEqual(await wholeHost(h), before);
+  });
+
+  test('legacy -> ovs: one OVS bridge per NIC, no Linux bridges left, pings work', async () => {
+    await applied(h, setup('ovs'));
+    assert.deepEqual(await linuxBridges(), []);
+    assert.deepEqual(lines(await vsctl(h, 'list-br')), ['br-eth0', 'br-eth1', 'br-eth2']);
+    for (const [bridge, net, nic] of [['br-eth0', 'ovirtmgmt', 'eth0'], ['br-eth1', 'vmnet', 'eth1'], ['br-eth2', 'storage', 'eth2']]) {
+      assert.deepEqual(lines(await vsctl(h, 'list-ports', bridge)), [nic, net].sort());
+    }
+    assert.equal(await vsctl(h, 'get', 'interface', 'storage', 'mtu_request'), '9000');
+    assert.equal((await link(h, 'storage')).mtu, 9000);
+    assert.equal((await link(h, 'eth2')).mtu, 9000);
+    assert.deepEqual(addrs(await link(h, 'ovirtmgmt')), ['192.0.2.10/24']);
+    assert.deepEqual(addrs(await link(h, 'eth0')), [], 'the address moved to the internal port');
+    assert.deepEqual(await defaultRoutes(), ['192.0.2.1 ovirtmgmt']);
+    await pingsWork();
+  });
+
+  test('ovs -> legacy: Linux bridges back, no netswitch rows in OVSDB, pings work', async () => {
+    await applied(h, setup('legacy'));
+    for (const table of ['Bridge', 'Port', 'Interface']) assert.deepEqual(await ownedRows(h, table), [], table);
+    assert.deepEqual(lines(await vsctl(h, 'list-br')), []);
+    assert.deepEqual(await linuxBridges(), ['ovirtmgmt', 'vmnet']);
+    assert.equal((await link(h, 'eth0')).master, 'ovirtmgmt');
+    assert.deepEqual(await defaultRoutes(), ['192.0.2.1 ovirtmgmt']);
+    await pingsWork();
+  });
+});
+
+describe('OVS switch: a failed apply leaves OVSDB and the kernel as they were', { skip: skipUnlessRoot }, () => {
+  let h: SandboxHarness;
+  before(async () => {
+    h = await createSandbox({ prefix: PREFIX });
+    // A bridge that is not netswitch's, so the comparison covers rows it must never touch.
+    await vsctl(h, 'add-br', 'br-foreign', '--', 'set', 'bridge', 'br-foreign', 'datapath_type=netdev', 'other_config:test=1');
+    await wireIp(h, 'addr add 192.0.2.1/24 dev peer0');
+  });
+  after(async () => h?.down());
+
+  // Adds a port to an existing bridge, creates a bridge, changes an address: Linux steps
+  // before the OVS transaction (the old address goes) and after it (ups, new addresses).
+  const CHANGE = `
+networks:
+  storage: { switch: ovs, nic: eth2, bridged: false, mtu: 9000, ipaddr: 198.51.100.11, prefix: 24 }
+  extra: { switch: ovs, nic: eth3, ipaddr: 203.0.113.10, prefix: 24 }
+  tagged: { switch: ovs, nic: eth0, vlan: 42 }
+`;
+
+  /** CHANGE's plan, and the 1-based number of its last step, which comes after an OVS step. */
+  async function lastStepAfterOvs(): Promise<number> {
+    const plan = await h.cli(['-o', 'json', 'plan', '-'], { input: CHANGE });
+    assert.equal(plan.code, 0, plan.stderr);
+    const steps: { description: string; commands: string[] }[] = JSON.parse(plan.stdout).steps;
+    const last = steps.length - 1;
+    assert.match(steps[last].commands[0], /^ip /, steps[last].description);
+    assert.ok(steps.slice(0, last).some((s) => s.commands[0].startsWith('ovs-vsctl')), 'an OVS step comes first');
+    return last + 1;
+  }
+
+  test('OVS refusing the bridges (no kernel datapath) fails legacy -> ovs and restores everything', async () => {
+    await applied(h, setup('legacy'));
+    const before = await wholeHost(h);
+    const r = await applyWithEnv(h, setup('ovs'), ['NETSWITCH_OVS_DATAPATH=system']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /rolled back/);
+    assert.deepEqual(await wholeHost(h), before);
+    await ping(h, '192.0.2.10');
+  });
+
+  test('a fault at a Linux step after the OVS transaction rolls back the OVS rows too', async () => {
+    await applied(h, setup('ovs'));
+    const step = await lastStepAfterOvs();
+    const before = await wholeHost(h);
+    const r = await applyWithEnv(h, CHANGE, [`NETSWITCH_FAULT_STEP=${step}`]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /rolled back/);
+    assert.deepEqual(await wholeHost(h), before);
+    assert.ok(!lines(await vsctl(h, 'list-br')).includes('br-eth3'), 'the new bridge is gone');
+    await ping(h, '192.0.2.10');
+  });
+
+  test('the failure names the step by its number in the plan', {
+    todo: 'bug: Linux step errors are numbered within their ip batch, not the plan (fault at plan step 8 is reported as "step 5")',
+  }, async () => {
+    await applied(h, setup('ovs'));
+    const step = await lastStepAfterOvs();
+    const r = await applyWithEnv(h, CHANGE, [`NETSWITCH_FAULT_STEP=${step}`]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`step ${step} \\(`));
+  });
+
+  test('a fault after an OVS network removal restores its port as it was', {
+    todo: 'bug: undoing the removal re-creates the internal ports with new MAC addresses; rollback reports differences (exit 1)',
+  }, async () => {
+    await applied(h, setup('ovs'));
+    const before = await wholeHost(h);
+    const removal = `${CHANGE}  vmnet: { remove: true }\n`;
+    const plan = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: removal })).stdout);
+    const r = await applyWithEnv(h, removal, [`NETSWITCH_FAULT_STEP=${plan.steps.length}`]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(await wholeHost(h), before);
+  });
+
+  test('OVS refusing re-created bridges (datapath change) restores the existing ones', {
+    todo: 'bug: in the rollback transaction the tolerant br.add is skipped because the bridge existed when the transaction was built, though an earlier op in it deletes it: every bridge is lost (exit 1)',
+  }, async () => {
+    await applied(h, setup('ovs'));
+    const before = await wholeHost(h);
+    const r = await applyWithEnv(h, setup('ovs'), ['NETSWITCH_OVS_DATAPATH=system']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(await wholeHost(h), before);
+  });
+});
