@@ -1,6 +1,7 @@
 // The `netswitch` command. Start-up stays lean: each command imports what it needs when it
 // runs (ARCHITECTURE.md: node alone is ~63 ms, zod+yaml+commander ~95 ms more).
 import { Command, Option } from 'commander';
+import type { EngineOptions } from '../engine/plan.ts';
 import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
 
 const EXIT = { ok: 0, other: 1, invalid: 2, rolledBack: 3 } as const;
@@ -32,7 +33,7 @@ function common(): Common {
   return program.opts<Common>();
 }
 
-async function engineOptions(extra: Partial<Omit<import('../engine/plan.ts').EngineOptions, 'stateDir' | 'log'>> = {}) {
+async function engineOptions(extra: Partial<Omit<EngineOptions, 'stateDir' | 'log'>> = {}) {
   const { defaultStateDir } = await import('../engine/state.ts');
   const { stderrLog } = await import('../sys/log.ts');
   const c = common();

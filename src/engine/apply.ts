@@ -5,7 +5,7 @@ import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts'
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import { announceAddresses } from '../ip/announce.ts';
 import { type Step, commandsOf, describeStep } from '../plan/steps.ts';
-import { type Log, silentLog } from '../sys/log.ts';
+import { silentLog } from '../sys/log.ts';
 import { runPlan } from './execute.ts';
 import { openOvs, readHost } from './host.ts';
 import { type EngineOptions, planFor, planWith } from './plan.ts';
