@@ -223,7 +223,7 @@ async function loadReport() {
   const state = new StateDir((await engineOptions()).stateDir);
   const ovs = await openOvs();
   try {
-    const [snapshot, running, status] = await Promise.all([readHost(ovs, { stats: true }), state.running(), state.readJson('status.json', undefined)]);
+    const [snapshot, running, status] = await Promise.all([readHost(ovs, { stats: true, stateDir: state.dir }), state.running(), state.readJson('status.json', undefined)]);
     return { report: buildReport(snapshot, running, status) };
   } finally {
     await ovs?.close();

@@ -80,11 +80,11 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
       throw rolledBack(cause, await undoSteps(state, done, change.snapshot, log, ovs));
     };
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
-    await crashHook(change.steps, ovs);
-    const result = await runPlan(change.steps, { ovs, log, faultAt });
+    await crashHook(change.steps, ovs, state.dir);
+    const result = await runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir });
     lap('execute');
     if (result.error) return await fail(result.error, change.steps.slice(0, result.completed + 1));
-    const after = await readHost(ovs);
+    const after = await readHost(ovs, { stateDir: state.dir });
     const remaining = planFor(after, change.running, change.desired, change.owned, change.datapath);
     lap('verify');
     if (remaining.length) {
@@ -120,10 +120,10 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
  * Test hook (NETSWITCH_CRASH_STEP=N): die by SIGKILL, as `kill -9` would, right after step N-1
  * took effect, leaving the journal behind; the next start must restore the checkpoint.
  */
-async function crashHook(steps: Step[], ovs: OvsdbClient | undefined): Promise<void> {
+async function crashHook(steps: Step[], ovs: OvsdbClient | undefined, stateDir: string): Promise<void> {
   const at = process.env.NETSWITCH_CRASH_STEP;
   if (at === undefined) return;
-  await runPlan(steps.slice(0, Number(at) - 1), { ovs });
+  await runPlan(steps.slice(0, Number(at) - 1), { ovs, stateDir });
   process.kill(process.pid, 'SIGKILL');
 }
 

@@ -5,6 +5,7 @@ import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts'
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import type { OvsStep } from '../plan/ovs.ts';
 import { type LinuxStep, type Step, describeStep, isOvsStep } from '../plan/steps.ts';
+import { startDhcp, stopDhcp } from '../ip/dhcp.ts';
 import { executeLinux } from '../switch/linux/execute.ts';
 import { executeOvs } from '../switch/ovs/execute.ts';
 import type { Log } from '../sys/log.ts';
@@ -16,6 +17,8 @@ export interface PlanResult {
 
 export interface RunPlanOptions {
   ovs?: OvsdbClient;
+  /** Where DHCP clients keep their files. */
+  stateDir?: string;
   log?: Log;
   /** Undo mode: keep going past failures, skip what is already undone. */
   force?: boolean;
@@ -28,9 +31,13 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
   let firstError: NetswitchError | undefined;
   for (const group of groups(steps)) {
     const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.length ? options.faultAt - offset : undefined;
-    const result = isOvsStep(group[0])
-      ? await runOvs(group as OvsStep[], faultAt, options)
-      : await executeLinux(group as LinuxStep[], { force: options.force, faultAt });
+    const kind = kindOf(group[0]);
+    const result =
+      kind === 'ovs'
+        ? await runOvs(group as OvsStep[], faultAt, options)
+        : kind === 'dhcp'
+          ? await runDhcp(group as DhcpStep[], faultAt, options)
+          : await executeLinux(group as LinuxStep[], { force: options.force, faultAt });
     if (result.error) {
       if (!options.force) return { completed: offset + result.completed, error: result.error };
       options.log?.warn(`while undoing: ${result.error.message}`);
@@ -59,10 +66,34 @@ async function runOvs(group: OvsStep[], faultAt: number | undefined, options: Ru
   }
 }
 
+type DhcpStep = Extract<Step, { op: 'dhcp.start' | 'dhcp.stop' }>;
+
+function kindOf(step: Step): 'ovs' | 'dhcp' | 'linux' {
+  return isOvsStep(step) ? 'ovs' : step.op === 'dhcp.start' || step.op === 'dhcp.stop' ? 'dhcp' : 'linux';
+}
+
+/** DHCP clients one after the other: each start waits for its lease. */
+async function runDhcp(group: DhcpStep[], faultAt: number | undefined, options: RunPlanOptions): Promise<PlanResult> {
+  let firstError: NetswitchError | undefined;
+  for (const [i, step] of group.entries()) {
+    try {
+      if (i === faultAt) throw new NetswitchError(ErrorCode.Command, `step (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`);
+      if (!options.stateDir) throw new NetswitchError(ErrorCode.Internal, 'DHCP steps need the state dir');
+      if (step.op === 'dhcp.start') await startDhcp(options.stateDir, step.client);
+      else await stopDhcp(options.stateDir, step.client);
+    } catch (e) {
+      const error = isNetswitchError(e) ? e : new NetswitchError(ErrorCode.Host, (e as Error).message, { cause: e });
+      if (!options.force) return { completed: i, error };
+      firstError ??= error;
+    }
+  }
+  return { completed: group.length, ...(firstError ? { error: firstError } : {}) };
+}
+
 function* groups(steps: readonly Step[]): Generator<Step[]> {
   let current: Step[] = [];
   for (const step of steps) {
-    if (current.length && isOvsStep(current[0]) !== isOvsStep(step)) {
+    if (current.length && kindOf(current[0]) !== kindOf(step)) {
       yield current;
       current = [];
     }

@@ -5,6 +5,7 @@ import { readSnapshot } from '../host/snapshot.ts';
 import type { OvsSnapshot } from '../model/ovs.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
+import { runningClients } from '../ip/dhcp.ts';
 import { connectOvs, ovsdbTarget, readOvs } from '../switch/ovs/state.ts';
 
 /**
@@ -31,9 +32,17 @@ export async function withOvs<T>(fn: (ovs: OvsdbClient | undefined) => Promise<T
   }
 }
 
-/** The host as it is now: the kernel's view, and OVSDB's when a client is given. */
-export function readHost(ovs?: OvsdbClient, options: { stats?: boolean } = {}): Promise<Snapshot> {
-  return readSnapshot({ ...options, readOvs: ovs ? async () => toOvsSnapshot(await readOvs(ovs)) : undefined });
+/**
+ * The host as it is now: the kernel's view, OVSDB's when a client is given, and netswitch's
+ * running DHCP clients when its state dir is.
+ */
+export function readHost(ovs?: OvsdbClient, options: { stats?: boolean; stateDir?: string } = {}): Promise<Snapshot> {
+  const { stateDir, ...rest } = options;
+  return readSnapshot({
+    ...rest,
+    readOvs: ovs ? async () => toOvsSnapshot(await readOvs(ovs)) : undefined,
+    readDhcp: stateDir ? () => runningClients(stateDir) : undefined,
+  });
 }
 
 function toOvsSnapshot(state: OvsSnapshot): OvsSnapshot {

@@ -53,7 +53,7 @@ export function planChange(input: unknown, options: EngineOptions): Promise<Plan
 export async function planWith(input: unknown, options: EngineOptions, ovs: OvsdbClient | undefined): Promise<PlannedChange> {
   const state = new StateDir(options.stateDir);
   const { request, issues } = canonicalizeLenient(input);
-  const [running, owned, snapshot] = await Promise.all([state.running(), state.owned(), readHost(ovs)]);
+  const [running, owned, snapshot] = await Promise.all([state.running(), state.owned(), readHost(ovs, { stateDir: options.stateDir })]);
   const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
   issues.push(
     ...mergeIssues,
@@ -79,8 +79,13 @@ export function planFor(snapshot: Snapshot, running: Config, desired: Config, ow
   const want = layoutOf(desired, running);
   const scope = new Set([...Object.keys(want.links), ...Object.keys(layoutOf(running, emptyConfig()).links), ...owned]);
   const takeDefault = new Set(want.routes.filter((r) => r.dst === 'default' && r.table === 'main').map((r) => r.family));
-  const tables = new Set([...Object.keys(desired.networks), ...Object.keys(running.networks)].map(sourceRouteTable));
-  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables), want);
+  // Tables of static networks only: a DHCP network's table is filled by its client.
+  const isStatic = (n: Config['networks'][string]) => n.bootproto !== 'dhcp';
+  const tables = new Set(
+    [...Object.entries(desired.networks), ...Object.entries(running.networks)].filter(([, n]) => isStatic(n)).map(([name]) => sourceRouteTable(name)),
+  );
+  const dhcpDevs = new Set([...(want.dhcp ?? []), ...(snapshot.dhcp ?? [])].map((c) => c.dev));
+  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables, dhcpDevs), want);
   const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, ovsLayoutOf(desired, datapath));
   return [...teardown, ...ovsSteps, ...build];
 }

@@ -83,6 +83,8 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
   }
   diffSets(configuredRoutes(a).map(routeKey), configuredRoutes(b).map(routeKey), 'route', out);
   diffSets(a.rules.map(ruleKey), b.rules.map(ruleKey), 'rule', out);
+  const clients = (s: Snapshot) => (s.dhcp ?? []).map((c) => `${c.dev} DHCPv${c.family}`);
+  diffSets(clients(a), clients(b), 'DHCP client', out);
   if (a.nameservers.join(' ') !== b.nameservers.join(' ')) {
     out.push(`nameservers: ${a.nameservers.join(' ') || '(none)'} -> ${b.nameservers.join(' ') || '(none)'}`);
   }

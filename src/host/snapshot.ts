@@ -2,7 +2,7 @@
 // (links with details, addresses and counters; IPv4 and IPv6 routes of every table; rules),
 // plus the nameservers of the resolv.conf netswitch manages.
 import type { OvsSnapshot } from '../model/ovs.ts';
-import type { Address, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
+import type { Address, DhcpClient, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
 import { readNameservers, resolvConfPath } from '../ip/resolv.ts';
 import { run, runJson } from '../sys/run.ts';
 
@@ -67,11 +67,13 @@ export interface ReadOptions {
   resolvConf?: string;
   /** Reads Open vSwitch (the engine passes the OVS switch's reader when OVSDB is reachable). */
   readOvs?: () => Promise<OvsSnapshot | undefined>;
+  /** Reads netswitch's running DHCP clients. */
+  readDhcp?: () => Promise<DhcpClient[]>;
 }
 
 export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
   const time = Date.now();
-  const [links, routes4, routes6, rules4, rules6, nameservers, ovs] = await Promise.all([
+  const [links, routes4, routes6, rules4, rules6, nameservers, ovs, dhcp] = await Promise.all([
     runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show']),
     runJson<IpRoute[]>(['ip', '-json', '-4', 'route', 'show', 'table', 'all']),
     ipv6Json<IpRoute[]>(['ip', '-json', '-6', 'route', 'show', 'table', 'all']),
@@ -79,6 +81,7 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
     ipv6Json<IpRule[]>(['ip', '-json', '-6', 'rule', 'show']),
     readNameservers(options.resolvConf ?? resolvConfPath()),
     options.readOvs?.(),
+    options.readDhcp?.(),
   ]);
   const internal = new Set(ovs ? Object.values(ovs.interfaces).filter((i) => i.type === 'internal').map((i) => i.name) : []);
   const snapshot: Snapshot = {
@@ -89,6 +92,7 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
     nameservers,
   };
   if (ovs) snapshot.ovs = ovs;
+  if (dhcp) snapshot.dhcp = dhcp;
   return deepFreeze(snapshot);
 }
 

@@ -72,6 +72,16 @@ export interface Rule {
   iif?: string;
 }
 
+/** A DHCP client netswitch runs for an interface. */
+export interface DhcpClient {
+  dev: string;
+  family: 4 | 6;
+  /** The network holds the default route (and takes its nameservers from the lease). */
+  defaultRoute: boolean;
+  /** The network's source-routing table. */
+  table: string;
+}
+
 export interface Snapshot {
   /** ms since the epoch, when it was read */
   time: number;
@@ -81,4 +91,6 @@ export interface Snapshot {
   nameservers: readonly string[];
   /** Open vSwitch, when an OVSDB server was reachable. */
   ovs?: OvsSnapshot;
+  /** netswitch's running DHCP clients (read from its state dir). */
+  dhcp?: readonly DhcpClient[];
 }

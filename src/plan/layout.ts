@@ -4,7 +4,7 @@
 import { DEFAULT_MTU, type Config, type Network, southbound } from '../model/config.ts';
 import { BRIDGE_DEFAULTS, bridgeOptsFromInfo, isSettableBridgeOption } from '../model/bridge-options.ts';
 import { BOND_DEFAULTS, bondOptionsFromInfo } from '../model/bond-options.ts';
-import type { Link, Snapshot } from '../model/snapshot.ts';
+import type { DhcpClient, Link, Snapshot } from '../model/snapshot.ts';
 import { ipv4Subnet, ipv6Subnet } from '../model/ip.ts';
 
 /** 'ovs': an OVS internal port — made by the OVS switch; here only its admin state and IP. */
@@ -50,6 +50,8 @@ export interface Layout {
   links: Record<string, LinkSpec>;
   routes: RouteSpec[];
   rules: RuleSpec[];
+  /** DHCP clients (their addresses, routes and rules are theirs, not the layout's). */
+  dhcp?: DhcpClient[];
   /** The host's nameservers; undefined: not managed (left as they are). */
   nameservers?: string[];
 }
@@ -95,6 +97,7 @@ export function layoutOf(config: Config, previous: Config): Layout {
   const routes: RouteSpec[] = [];
   const rules: RuleSpec[] = [];
   let nameservers: string[] | undefined;
+  const dhcp: DhcpClient[] = [];
   const ensure = (name: string, kind: LinkSpecKind): LinkSpec =>
     (links[name] ??= { name, kind, mtu: DEFAULT_MTU, up: true, addresses: [] });
 
@@ -142,7 +145,8 @@ export function layoutOf(config: Config, previous: Config): Layout {
     if (iface === undefined) continue;
     addIp(links[iface], net);
     addRoutes(routes, rules, name, iface, net);
-    if (net.defaultRoute && net.nameservers) nameservers = net.nameservers;
+    addDhcp(dhcp, name, iface, net);
+    if (net.defaultRoute && net.nameservers && net.bootproto !== 'dhcp') nameservers = net.nameservers;
   }
 
   // Open vSwitch networks: the OVS switch makes the internal ports and holds the NICs; the
@@ -158,7 +162,8 @@ export function layoutOf(config: Config, previous: Config): Layout {
     port.mtu = net.mtu;
     addIp(port, net);
     addRoutes(routes, rules, name, name, net);
-    if (net.defaultRoute && net.nameservers) nameservers = net.nameservers;
+    addDhcp(dhcp, name, name, net);
+    if (net.defaultRoute && net.nameservers && net.bootproto !== 'dhcp') nameservers = net.nameservers;
   }
 
   // Bond slaves follow their bond's MTU.
@@ -171,7 +176,14 @@ export function layoutOf(config: Config, previous: Config): Layout {
   for (const name of nicsOf(previous)) {
     links[name] ??= { name, kind: 'nic', mtu: DEFAULT_MTU, addresses: [] };
   }
-  return { links, routes, rules, ...(nameservers ? { nameservers } : {}) };
+  return { links, routes, rules, dhcp, ...(nameservers ? { nameservers } : {}) };
+}
+
+/** A DHCP client per address family the network asks for. */
+function addDhcp(dhcp: DhcpClient[], name: string, iface: string, net: Network): void {
+  const client = (family: 4 | 6): DhcpClient => ({ dev: iface, family, defaultRoute: net.defaultRoute, table: sourceRouteTable(name) });
+  if (net.bootproto === 'dhcp') dhcp.push(client(4));
+  if (net.dhcpv6) dhcp.push(client(6));
 }
 
 /** The IP layer is the same on both switches: addresses on the network's device... */
@@ -182,14 +194,15 @@ function addIp(spec: LinkSpec, net: Network): void {
 
 /** ...the default route through it, and its own table and rule when it has a gateway. */
 function addRoutes(routes: RouteSpec[], rules: RuleSpec[], name: string, iface: string, net: Network): void {
-  if (net.defaultRoute && net.gateway) routes.push({ family: 4, dst: 'default', gateway: net.gateway, dev: iface, table: 'main' });
+  if (net.defaultRoute && net.gateway && net.bootproto !== 'dhcp') routes.push({ family: 4, dst: 'default', gateway: net.gateway, dev: iface, table: 'main' });
   if (net.defaultRoute && net.ipv6gateway) routes.push({ family: 6, dst: 'default', gateway: net.ipv6gateway, dev: iface, table: 'main' });
   const table = sourceRouteTable(name);
   const source = (family: 4 | 6, gateway: string, subnet: string) => {
     routes.push({ family, dst: subnet, dev: iface, table }, { family, dst: 'default', gateway, dev: iface, table });
     rules.push({ family, priority: SOURCE_RULE_PRIORITY, src: subnet, table });
   };
-  if (net.gateway && net.ipaddr !== undefined && net.prefix !== undefined) source(4, net.gateway, ipv4Subnet(net.ipaddr, net.prefix));
+  // A DHCP network's routes come with its lease (the client's script sets them).
+  if (net.gateway && net.ipaddr !== undefined && net.prefix !== undefined && net.bootproto !== 'dhcp') source(4, net.gateway, ipv4Subnet(net.ipaddr, net.prefix));
   if (net.ipv6gateway && net.ipv6addr !== undefined) source(6, net.ipv6gateway, ipv6Subnet(net.ipv6addr));
 }
 
@@ -223,6 +236,8 @@ export function layoutFromSnapshot(
   names: Iterable<string>,
   takeDefault: ReadonlySet<4 | 6> = new Set(),
   tables: ReadonlySet<string> = new Set(),
+  /** Devices with a DHCP client (now or wanted): their routes are the client's business. */
+  dhcpDevs: ReadonlySet<string> = new Set(),
 ): Layout {
   const links: Record<string, LinkSpec> = {};
   for (const name of names) {
@@ -231,7 +246,7 @@ export function layoutFromSnapshot(
   }
   const routes: RouteSpec[] = [];
   for (const r of snapshot.routes) {
-    if (!r.dev || (r.type ?? 'unicast') !== 'unicast') continue;
+    if (!r.dev || (r.type ?? 'unicast') !== 'unicast' || dhcpDevs.has(r.dev)) continue;
     const inOurTable = tables.has(r.table) && r.protocol !== 'kernel';
     const defaultRoute = r.dst === 'default' && r.gateway && r.table === 'main' && (r.dev in links || takeDefault.has(r.family));
     if (inOurTable || defaultRoute) routes.push({ family: r.family, dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: r.dev, table: r.table });
@@ -239,7 +254,7 @@ export function layoutFromSnapshot(
   const rules: RuleSpec[] = snapshot.rules
     .filter((r) => r.priority === SOURCE_RULE_PRIORITY && r.src !== undefined)
     .map((r) => ({ family: r.family, priority: r.priority, src: r.src as string, table: r.table }));
-  return { links, routes, rules, nameservers: [...snapshot.nameservers] };
+  return { links, routes, rules, dhcp: [...(snapshot.dhcp ?? [])], nameservers: [...snapshot.nameservers] };
 }
 
 export function specFromLink(link: Link): LinkSpec {

@@ -4,6 +4,7 @@
 // bottom-up, attach ports, change options, bring devices up, then addresses and routes.
 import { BOND_IFDOWN_OPTIONS, BOND_NOSLAVES_OPTIONS } from '../model/bond-options.ts';
 import { sameBridgeValue } from '../model/bridge-options.ts';
+import type { DhcpClient } from '../model/snapshot.ts';
 import { LEVEL, type Layout, type LinkSpec, type RouteSpec, type RuleSpec } from './layout.ts';
 import type { Step } from './steps.ts';
 
@@ -45,6 +46,10 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
 
   // 1. Teardown. Removing an address makes the kernel drop the routes through it, so a route
   // on a device that loses an address is removed first and added again at the end.
+  // A DHCP client that goes (or changes) stops first: its script removes what it had set.
+  const sameClient = (a: DhcpClient, b: DhcpClient) => a.dev === b.dev && a.family === b.family && a.defaultRoute === b.defaultRoute && a.table === b.table;
+  const keptClients = (actual.dhcp ?? []).filter((a) => !gone.has(a.dev) && (desired.dhcp ?? []).some((d) => sameClient(a, d)));
+  for (const c of actual.dhcp ?? []) if (!keptClients.includes(c)) steps.push({ op: 'dhcp.stop', client: c });
   const addrDels: Step[] = [];
   for (const a of Object.values(cur)) {
     const keep = gone.has(a.name) ? [] : (want[a.name]?.addresses ?? []);
@@ -165,7 +170,9 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
     if (!keptRoutes.some((a) => sameRoute(a, r))) steps.push({ op: 'route.add', route: r });
   }
   for (const r of desired.rules) if (!actual.rules.some((a) => sameRule(a, r))) steps.push({ op: 'rule.add', rule: r });
-  // 7. Nameservers, last: by then the network that reaches them is up.
+  // 7. DHCP clients, once their interfaces are up; each waits for its lease.
+  for (const c of desired.dhcp ?? []) if (!keptClients.some((k) => sameClient(k, c))) steps.push({ op: 'dhcp.start', client: c });
+  // 8. Nameservers, last: by then the network that reaches them is up.
   if (desired.nameservers && desired.nameservers.join(' ') !== (actual.nameservers ?? []).join(' ')) {
     steps.push({ op: 'dns.set', from: actual.nameservers ?? [], to: desired.nameservers });
   }

@@ -3,6 +3,7 @@
 import { BOND_DEFAULTS, bondOptionFitsMode } from '../model/bond-options.ts';
 import { BRIDGE_DEFAULTS, BRIDGE_OPTIONS, sameBridgeValue } from '../model/bridge-options.ts';
 import { shellQuote } from '../sys/run.ts';
+import type { DhcpClient } from '../model/snapshot.ts';
 import type { LinkSpec, RouteSpec, RuleSpec } from './layout.ts';
 import { type OvsStep, describeOvsStep, invertOvs, ovsVsctl } from './ovs.ts';
 
@@ -27,7 +28,9 @@ export type LinuxStep =
   | { op: 'route.add' | 'route.del'; route: RouteSpec }
   | { op: 'rule.add' | 'rule.del'; rule: RuleSpec }
   /** The nameservers of the resolv.conf netswitch manages. */
-  | { op: 'dns.set'; from: string[]; to: string[] };
+  | { op: 'dns.set'; from: string[]; to: string[] }
+  /** A DHCP client: started (waiting for its lease) or stopped (its address goes with it). */
+  | { op: 'dhcp.start' | 'dhcp.stop'; client: DhcpClient };
 
 export function invert(step: Step): Step {
   if (isOvsStep(step)) return invertOvs(step);
@@ -55,6 +58,10 @@ export function invert(step: Step): Step {
       return { ...step, op: 'rule.add' };
     case 'dns.set':
       return { ...step, from: step.to, to: step.from };
+    case 'dhcp.start':
+      return { ...step, op: 'dhcp.stop' };
+    case 'dhcp.stop':
+      return { ...step, op: 'dhcp.start' };
   }
 }
 
@@ -96,6 +103,10 @@ export function describeStep(step: Step): string {
       return `stop routing traffic from ${step.rule.src} by table ${step.rule.table}`;
     case 'dns.set':
       return `set nameservers ${step.from.join(' ') || '(none)'} -> ${step.to.join(' ') || '(none)'}`;
+    case 'dhcp.start':
+      return `start a DHCPv${step.client.family} client on ${step.client.dev} and wait for its lease`;
+    case 'dhcp.stop':
+      return `stop the DHCPv${step.client.family} client on ${step.client.dev}`;
   }
 }
 
@@ -150,6 +161,8 @@ export function ipBatchLines(step: LinuxStep): string[][] {
       return [['rule', step.op === 'rule.add' ? 'add' : 'del', 'from', r.src, 'lookup', r.table, 'priority', String(r.priority)]];
     }
     case 'dns.set':
+    case 'dhcp.start':
+    case 'dhcp.stop':
       return [];
   }
 }
@@ -194,6 +207,8 @@ function bondArgs(opts: Record<string, string>): string[] {
 export function commandsOf(step: Step): string[] {
   if (isOvsStep(step)) return ovsVsctl(step);
   if (step.op === 'dns.set') return [`# write ${step.to.map((n) => `nameserver ${n}`).join(', ') || 'no nameserver'} to resolv.conf`];
+  if (step.op === 'dhcp.start') return [`dhclient -${step.client.family} -1 -sf dhclient-script -e NETSWITCH_TABLE=${step.client.table} ${step.client.dev}`];
+  if (step.op === 'dhcp.stop') return [`dhclient -${step.client.family} -x ${step.client.dev}`];
   const family = ipFamilyOf(step);
   return ipBatchLines(step).map((line) => ['ip', ...(family === 6 ? ['-6'] : []), ...line].map(shellQuote).join(' '));
 }

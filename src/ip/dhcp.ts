@@ -1,0 +1,93 @@
+// DHCP clients netswitch runs: one dhclient per interface and address family, with its own
+// script (src/ip/dhclient-script), lease, pid and config files under the state dir, so that it
+// never touches anything but its interface, its network's routing table and the managed
+// resolv.conf. Starting one waits for the lease (blocking DHCP) and fails without one.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, NetswitchError } from '../model/errors.ts';
+import type { DhcpClient } from '../model/snapshot.ts';
+import { run } from '../sys/run.ts';
+import { resolvConfPath } from './resolv.ts';
+
+const SCRIPT = join(import.meta.dirname, 'dhclient-script');
+/** Below the static rules (32000): a static network's source route wins over a lease's. */
+export const DHCP_RULE_PRIORITY = 32001;
+
+export type { DhcpClient };
+
+export function dhcpTimeout(): number {
+  return Number(process.env.NETSWITCH_DHCP_TIMEOUT ?? 60);
+}
+
+function files(stateDir: string, c: Pick<DhcpClient, 'dev' | 'family'>) {
+  const base = join(stateDir, 'dhcp', `${c.dev}.${c.family}`);
+  return { lease: `${base}.lease`, pid: `${base}.pid`, conf: `${base}.conf`, params: `${base}.json` };
+}
+
+/** Starts the client and waits for its lease; on failure nothing is left running. */
+export async function startDhcp(stateDir: string, c: DhcpClient): Promise<void> {
+  const f = files(stateDir, c);
+  await mkdir(join(stateDir, 'dhcp'), { recursive: true });
+  const timeout = dhcpTimeout();
+  // dhclient.conf: how long to try; what to ask for is dhclient's default set.
+  await writeFile(f.conf, `timeout ${timeout};\nretry 60;\ninitial-interval 1;\n`);
+  await writeFile(f.params, JSON.stringify(c));
+  const argv = ['dhclient', `-${c.family}`, '-1', '-cf', f.conf, '-sf', SCRIPT, '-lf', f.lease, '-pf', f.pid, ...scriptEnv(c), c.dev];
+  const r = await run(argv, { check: false, timeoutMs: (timeout + 15) * 1000 });
+  if (r.code !== 0) {
+    await stopDhcp(stateDir, c);
+    throw new NetswitchError(ErrorCode.Host, `no DHCPv${c.family === 4 ? 4 : 6} lease on ${c.dev} within ${timeout} s`, {
+      hint: 'check that a DHCP server answers on that network (NETSWITCH_DHCP_TIMEOUT sets how long to wait)',
+      context: { stderr: r.stderr.slice(-2000) },
+    });
+  }
+}
+
+/** What the script needs to know, passed with -e (dhclient gives its script no other environment). */
+function scriptEnv(c: DhcpClient): string[] {
+  return [
+    ['NETSWITCH_DEFAULT_ROUTE', c.defaultRoute ? '1' : '0'],
+    ['NETSWITCH_TABLE', c.table],
+    ['NETSWITCH_RULE_PRIORITY', String(DHCP_RULE_PRIORITY)],
+    ['NETSWITCH_RESOLV_CONF', resolvConfPath()],
+  ].flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+}
+
+/**
+ * Stops the client. The stopping dhclient runs the script (reason STOP), which removes the
+ * address, table and rule the lease had set: it gets the same -e environment.
+ */
+export async function stopDhcp(stateDir: string, c: DhcpClient): Promise<void> {
+  const f = files(stateDir, c);
+  if (isRunning(f.pid)) {
+    await run(['dhclient', `-${c.family}`, '-x', '-sf', SCRIPT, '-pf', f.pid, '-lf', f.lease, ...scriptEnv(c), c.dev], { check: false, timeoutMs: 15_000 });
+  }
+  await Promise.all([f.pid, f.lease, f.conf, f.params].map((file) => rm(file, { force: true })));
+}
+
+/** The clients of ours that run now. */
+export async function runningClients(stateDir: string): Promise<DhcpClient[]> {
+  const dir = join(stateDir, 'dhcp');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out: DhcpClient[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const c = JSON.parse(await readFile(join(dir, name), 'utf8')) as DhcpClient;
+    if (isRunning(files(stateDir, c).pid)) out.push(c);
+  }
+  return out;
+}
+
+function isRunning(pidFile: string): boolean {
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return comm === 'dhclient' && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
