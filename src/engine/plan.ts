@@ -53,8 +53,9 @@ export function planChange(input: unknown, options: EngineOptions): Promise<Plan
 export async function planWith(input: unknown, options: EngineOptions, ovs: OvsdbClient | undefined): Promise<PlannedChange> {
   const state = new StateDir(options.stateDir);
   const { request, issues } = canonicalizeLenient(input);
-  const [running, owned, snapshot] = await Promise.all([state.running(), state.owned(), readHost(ovs, { stateDir: options.stateDir })]);
+  const [running, owned] = await Promise.all([state.running(), state.owned()]);
   const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
+  const snapshot = await readHost(ovs, { stateDir: options.stateDir, ipv6confDevs: networkDevices(desired, running) });
   issues.push(
     ...mergeIssues,
     ...validateConfig(desired, {
@@ -69,6 +70,15 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   if (issues.length) throw invalid(issues);
   const datapath = options.ovsDatapath ?? defaultDatapath();
   return { request, running, desired, snapshot, owned, datapath, steps: planFor(snapshot, running, desired, owned, datapath) };
+}
+
+/** The devices networks sit on, now and after the change (whose IPv6 sysctls are managed). */
+export function networkDevices(desired: Config, running: Config): string[] {
+  const devs = new Set<string>();
+  for (const layout of [layoutOf(desired, running), layoutOf(running, emptyConfig())]) {
+    for (const l of Object.values(layout.links)) if (l.ipv6conf) devs.add(l.name);
+  }
+  return [...devs];
 }
 
 /**

@@ -69,7 +69,7 @@ export async function commitConfig(state: StateDir, desired: Config, previous: C
 export async function undoSteps(state: StateDir, done: readonly Step[], checkpoint: Snapshot, log: Log, ovs?: OvsdbClient): Promise<string[]> {
   log.info(`rolling back ${done.length} steps`);
   await runPlan(undo(done), { ovs, log, force: true, stateDir: state.dir });
-  const differences = diffSnapshots(checkpoint, await readHost(ovs, { stateDir: state.dir }));
+  const differences = diffSnapshots(checkpoint, await readHost(ovs, { stateDir: state.dir, ipv6confDevs: Object.keys(checkpoint.ipv6conf ?? {}) }));
   await state.remove('journal.json');
   return differences;
 }

@@ -83,6 +83,10 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
   }
   diffSets(configuredRoutes(a).map(routeKey), configuredRoutes(b).map(routeKey), 'route', out);
   diffSets(a.rules.map(ruleKey), b.rules.map(ruleKey), 'rule', out);
+  for (const [dev, conf] of Object.entries(a.ipv6conf ?? {})) {
+    const other = b.ipv6conf?.[dev];
+    if (other && JSON.stringify(other) !== JSON.stringify(conf)) out.push(`${dev} IPv6 autoconfiguration: ${JSON.stringify(conf)} -> ${JSON.stringify(other)}`);
+  }
   const clients = (s: Snapshot) => (s.dhcp ?? []).map((c) => `${c.dev} DHCPv${c.family}`);
   diffSets(clients(a), clients(b), 'DHCP client', out);
   if (a.nameservers.join(' ') !== b.nameservers.join(' ')) {

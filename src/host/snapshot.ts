@@ -2,7 +2,8 @@
 // (links with details, addresses and counters; IPv4 and IPv6 routes of every table; rules),
 // plus the nameservers of the resolv.conf netswitch manages.
 import type { OvsSnapshot } from '../model/ovs.ts';
-import type { Address, DhcpClient, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
+import { readFile } from 'node:fs/promises';
+import type { Address, DhcpClient, Ipv6Conf, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
 import { readNameservers, resolvConfPath } from '../ip/resolv.ts';
 import { run, runJson } from '../sys/run.ts';
 
@@ -69,11 +70,13 @@ export interface ReadOptions {
   readOvs?: () => Promise<OvsSnapshot | undefined>;
   /** Reads netswitch's running DHCP clients. */
   readDhcp?: () => Promise<DhcpClient[]>;
+  /** Devices whose IPv6 autoconfiguration sysctls to read. */
+  ipv6confDevs?: Iterable<string>;
 }
 
 export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
   const time = Date.now();
-  const [links, routes4, routes6, rules4, rules6, nameservers, ovs, dhcp] = await Promise.all([
+  const [links, routes4, routes6, rules4, rules6, nameservers, ovs, dhcp, ipv6conf] = await Promise.all([
     runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show']),
     runJson<IpRoute[]>(['ip', '-json', '-4', 'route', 'show', 'table', 'all']),
     ipv6Json<IpRoute[]>(['ip', '-json', '-6', 'route', 'show', 'table', 'all']),
@@ -82,6 +85,7 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
     readNameservers(options.resolvConf ?? resolvConfPath()),
     options.readOvs?.(),
     options.readDhcp?.(),
+    readIpv6Conf(options.ipv6confDevs ?? []),
   ]);
   const internal = new Set(ovs ? Object.values(ovs.interfaces).filter((i) => i.type === 'internal').map((i) => i.name) : []);
   const snapshot: Snapshot = {
@@ -93,6 +97,7 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
   };
   if (ovs) snapshot.ovs = ovs;
   if (dhcp) snapshot.dhcp = dhcp;
+  if (Object.keys(ipv6conf).length) snapshot.ipv6conf = ipv6conf;
   return deepFreeze(snapshot);
 }
 
@@ -102,6 +107,26 @@ async function ipv6Json<T>(argv: string[]): Promise<T | []> {
   if (r.code !== 0 && /Address family not supported/.test(r.stderr)) return [];
   if (r.code !== 0) return runJson<T>(argv); // the same failure, reported as usual
   return JSON.parse(r.stdout || '[]') as T;
+}
+
+/** Per device, from /proc/sys (a device without IPv6, or gone, has none). */
+async function readIpv6Conf(devs: Iterable<string>): Promise<Record<string, Ipv6Conf>> {
+  const out: Record<string, Ipv6Conf> = {};
+  await Promise.all(
+    [...new Set(devs)].map(async (dev) => {
+      try {
+        const [acceptRa, autoconf] = await Promise.all(['accept_ra', 'autoconf'].map((k) => readFile(ipv6ConfPath(dev, k), 'utf8')));
+        out[dev] = { accept_ra: acceptRa.trim(), autoconf: autoconf.trim() };
+      } catch {
+        // no IPv6 on it
+      }
+    }),
+  );
+  return out;
+}
+
+export function ipv6ConfPath(dev: string, key: string): string {
+  return `/proc/sys/net/ipv6/conf/${dev}/${key}`;
 }
 
 function toLink(l: IpLink, ovsInternal: ReadonlySet<string>): Link {

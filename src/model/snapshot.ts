@@ -93,4 +93,12 @@ export interface Snapshot {
   ovs?: OvsSnapshot;
   /** netswitch's running DHCP clients (read from its state dir). */
   dhcp?: readonly DhcpClient[];
+  /** IPv6 autoconfiguration sysctls of the devices asked for (accept_ra, autoconf). */
+  ipv6conf?: Readonly<Record<string, Ipv6Conf>>;
+}
+
+/** net.ipv6.conf.<dev>.accept_ra and .autoconf, as the kernel shows them. */
+export interface Ipv6Conf {
+  accept_ra: string;
+  autoconf: string;
 }

@@ -4,7 +4,7 @@
 import { DEFAULT_MTU, type Config, type Network, southbound } from '../model/config.ts';
 import { BRIDGE_DEFAULTS, bridgeOptsFromInfo, isSettableBridgeOption } from '../model/bridge-options.ts';
 import { BOND_DEFAULTS, bondOptionsFromInfo } from '../model/bond-options.ts';
-import type { DhcpClient, Link, Snapshot } from '../model/snapshot.ts';
+import type { DhcpClient, Ipv6Conf, Link, Snapshot } from '../model/snapshot.ts';
 import { ipv4Subnet, ipv6Subnet } from '../model/ip.ts';
 
 /** 'ovs': an OVS internal port — made by the OVS switch; here only its admin state and IP. */
@@ -26,6 +26,8 @@ export interface LinkSpec {
   vlan?: { link: string; id: number };
   /** Set at creation: a bond's hwaddr, or the MAC a deleted device had (so undo restores it). */
   mac?: string;
+  /** A network's device: whether it takes IPv6 router advertisements and autoconfigures. */
+  ipv6conf?: Ipv6Conf;
 }
 
 export interface RouteSpec {
@@ -188,6 +190,9 @@ function addDhcp(dhcp: DhcpClient[], name: string, iface: string, net: Network):
 
 /** The IP layer is the same on both switches: addresses on the network's device... */
 function addIp(spec: LinkSpec, net: Network): void {
+  // Router advertisements are needed for SLAAC and tell a DHCPv6 client to ask; '2' takes them
+  // even on a host that forwards.
+  spec.ipv6conf = { accept_ra: net.ipv6autoconf || net.dhcpv6 ? '2' : '0', autoconf: net.ipv6autoconf ? '1' : '0' };
   if (net.ipaddr !== undefined && net.prefix !== undefined) spec.addresses.push(`${net.ipaddr}/${net.prefix}`);
   if (net.ipv6addr !== undefined) spec.addresses.push(net.ipv6addr);
 }
@@ -243,6 +248,8 @@ export function layoutFromSnapshot(
   for (const name of names) {
     const link = snapshot.links[name];
     if (link) links[name] = specFromLink(link);
+    const conf = snapshot.ipv6conf?.[name];
+    if (link && conf) links[name].ipv6conf = conf;
   }
   const routes: RouteSpec[] = [];
   for (const r of snapshot.routes) {

@@ -60,6 +60,15 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
   for (const r of actual.rules) if (!desired.rules.some((w) => sameRule(w, r))) steps.push({ op: 'rule.del', rule: r });
   for (const r of actual.routes) if (!keptRoutes.includes(r)) steps.push({ op: 'route.del', route: r });
   steps.push(...addrDels);
+  // A device that goes takes its IPv6 sysctls with it; setting them back to the kernel's
+  // defaults first (a no-op in effect) lets the undo set them again on the re-created device.
+  for (const name of gone) {
+    const conf = cur[name].ipv6conf;
+    if (!conf || NOT_OURS_TO_CREATE.has(cur[name].kind)) continue;
+    for (const key of ['accept_ra', 'autoconf'] as const) {
+      if (conf[key] !== '1') steps.push({ op: 'sysctl.set', dev: name, key, from: conf[key], to: '1' });
+    }
+  }
   // An OVS internal port that goes is removed by the OVS switch; bring it down here, once its
   // routes and addresses are gone, so that the undo brings it back up before restoring them.
   for (const name of gone) {
@@ -160,7 +169,16 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
     if (d.up === undefined || isUp.get(d.name) === d.up) continue;
     steps.push({ op: 'link.set', name: d.name, attr: 'up', from: isUp.get(d.name) ?? false, to: d.up });
   }
-  // 6. Addresses and routes.
+  // 6. IPv6 autoconfiguration, then addresses and routes.
+  for (const d of Object.values(want)) {
+    const have = survives(d.name) ? cur[d.name].ipv6conf : undefined;
+    for (const key of ['accept_ra', 'autoconf'] as const) {
+      const to = d.ipv6conf?.[key];
+      // A new device has the kernel's defaults (accept_ra 1, autoconf 1) until set.
+      const from = have?.[key] ?? '1';
+      if (to !== undefined && to !== from) steps.push({ op: 'sysctl.set', dev: d.name, key, from, to });
+    }
+  }
   for (const d of Object.values(want)) {
     const have = survives(d.name) ? cur[d.name].addresses : [];
     for (const cidr of d.addresses) if (!have.includes(cidr)) steps.push({ op: 'addr.add', dev: d.name, cidr });

@@ -29,6 +29,8 @@ export type LinuxStep =
   | { op: 'rule.add' | 'rule.del'; rule: RuleSpec }
   /** The nameservers of the resolv.conf netswitch manages. */
   | { op: 'dns.set'; from: string[]; to: string[] }
+  /** An IPv6 autoconfiguration sysctl of a device (net.ipv6.conf.<dev>.<key>). */
+  | { op: 'sysctl.set'; dev: string; key: 'accept_ra' | 'autoconf'; from: string; to: string }
   /** A DHCP client: started (waiting for its lease) or stopped (its address goes with it). */
   | { op: 'dhcp.start' | 'dhcp.stop'; client: DhcpClient };
 
@@ -57,6 +59,8 @@ export function invert(step: Step): Step {
     case 'rule.del':
       return { ...step, op: 'rule.add' };
     case 'dns.set':
+      return { ...step, from: step.to, to: step.from };
+    case 'sysctl.set':
       return { ...step, from: step.to, to: step.from };
     case 'dhcp.start':
       return { ...step, op: 'dhcp.stop' };
@@ -103,6 +107,8 @@ export function describeStep(step: Step): string {
       return `stop routing traffic from ${step.rule.src} by table ${step.rule.table}`;
     case 'dns.set':
       return `set nameservers ${step.from.join(' ') || '(none)'} -> ${step.to.join(' ') || '(none)'}`;
+    case 'sysctl.set':
+      return `set ${step.dev} IPv6 ${step.key} ${step.from} -> ${step.to}`;
     case 'dhcp.start':
       return `start a DHCPv${step.client.family} client on ${step.client.dev} and wait for its lease`;
     case 'dhcp.stop':
@@ -161,6 +167,7 @@ export function ipBatchLines(step: LinuxStep): string[][] {
       return [['rule', step.op === 'rule.add' ? 'add' : 'del', 'from', r.src, 'lookup', r.table, 'priority', String(r.priority)]];
     }
     case 'dns.set':
+    case 'sysctl.set':
     case 'dhcp.start':
     case 'dhcp.stop':
       return [];
@@ -207,6 +214,7 @@ function bondArgs(opts: Record<string, string>): string[] {
 export function commandsOf(step: Step): string[] {
   if (isOvsStep(step)) return ovsVsctl(step);
   if (step.op === 'dns.set') return [`# write ${step.to.map((n) => `nameserver ${n}`).join(', ') || 'no nameserver'} to resolv.conf`];
+  if (step.op === 'sysctl.set') return [`sysctl -w net.ipv6.conf.${step.dev.replaceAll('.', '/')}.${step.key}=${step.to}`];
   if (step.op === 'dhcp.start') return [`dhclient -${step.client.family} -1 -sf dhclient-script -e NETSWITCH_TABLE=${step.client.table} ${step.client.dev}`];
   if (step.op === 'dhcp.stop') return [`dhclient -${step.client.family} -x ${step.client.dev}`];
   const family = ipFamilyOf(step);

@@ -256,4 +256,14 @@ networks:
     // The whole report keeps to the contract (STATE-FORMAT.md, as the model's schema has it).
     report.parse(show);
   });
+
+  test('IPv6 autoconfiguration follows ipv6autoconf (router advertisements and SLAAC)', async () => {
+    const sysctl = async (dev: string, key: string) => (await h.sh(['cat', `/proc/sys/net/ipv6/conf/${dev}/${key}`])).stdout.trim();
+    assert.deepEqual([await sysctl('internal', 'accept_ra'), await sysctl('internal', 'autoconf')], ['0', '0'], 'off by default on a network device');
+    const r = await apply(h, 'networks: { internal: { bridged: true, ipv6autoconf: true } }');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([await sysctl('internal', 'accept_ra'), await sysctl('internal', 'autoconf')], ['2', '1']);
+    const show = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: 'networks: { internal: { bridged: true, ipv6autoconf: true } }' })).stdout);
+    assert.deepEqual(show.steps, [], 'read back: nothing left to do');
+  });
 });

@@ -6,12 +6,17 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { type SandboxHarness, cleanupLeftovers, createSandbox, skipUnlessRoot } from './lib/harness.ts';
-import { type WireOvs, eventually, ovsdbState, startWireOvs } from './lib/ovs-peer.ts';
+import { type WireOvs, eventually, startWireOvs, wholeHost } from './lib/ovs-peer.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'netswitch');
 const PREFIX = 'to';
+
+// Since db9e672 owned.json leaves out OVS internal ports, and validation refuses a bridged
+// network whose device exists, is not a bridge and is not owned.
+const OWNED_PORT_BUG =
+  'bug: once a bridged OVS network is applied, every later apply that keeps or names it is refused (exit 2): "networks.<net>: a device named <net> exists and is not a bridge"';
 
 // ip's JSON is loosely typed; the tests name the fields they check.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -29,8 +34,8 @@ async function apply(h: SandboxHarness, yaml: string, ...args: string[]) {
   return h.cli(['apply', ...args, '-'], { input: yaml });
 }
 
-async function applied(h: SandboxHarness, yaml: string): Promise<void> {
-  const r = await apply(h, yaml);
+async function applied(h: SandboxHarness, yaml: string, ...args: string[]): Promise<void> {
+  const r = await apply(h, yaml, ...args);
   assert.equal(r.code, 0, r.stderr);
 }
 
@@ -83,40 +88,6 @@ function addrs(l: Json): string[] {
   return (l?.addr_info ?? []).filter((a: Json) => a.family === 'inet').map((a: Json) => `${a.local}/${a.prefixlen}`);
 }
 
-/** The kernel as `ip` shows it, reduced as linux.test.ts does (what configuration decides). */
-async function hostState(h: SandboxHarness): Promise<string> {
-  const links: Json[] = await h.ipJson(['-d', 'addr', 'show']);
-  const routes: Json[] = await h.ipJson(['route', 'show', 'table', 'all']);
-  const volatile = /timer|^root_|^bridge_id|^topology_change|active_slave|ad_info/;
-  return JSON.stringify(
-    {
-      links: links
-        .map((l) => ({
-          name: l.ifname,
-          kind: l.linkinfo?.info_kind ?? '',
-          master: l.master ?? null,
-          mtu: l.mtu,
-          mac: l.address,
-          up: l.flags.includes('UP'),
-          info: Object.fromEntries(Object.entries(l.linkinfo?.info_data ?? {}).filter(([k]) => !volatile.test(k))),
-          addrs: (l.addr_info ?? []).filter((a: Json) => a.scope !== 'link').map((a: Json) => `${a.local}/${a.prefixlen}`).sort(),
-        }))
-        .sort((a, b) => a.name.localeCompare(b.name)),
-      routes: routes
-        .filter((r) => r.protocol !== 'kernel' && r.table !== 'local')
-        .map((r) => `${r.table ?? 'main'} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''}`)
-        .sort(),
-    },
-    null,
-    1,
-  );
-}
-
-/** Both halves of the host, for before/after equality. */
-async function wholeHost(h: SandboxHarness) {
-  return { ovsdb: await ovsdbState(h), kernel: await hostState(h) };
-}
-
 before(async () => {
   if (!skipUnlessRoot) await cleanupLeftovers(PREFIX);
 });
@@ -132,6 +103,8 @@ describe('OVS switch: VLANs, NICs, multicast snooping, re-apply and removal', { 
     await wire?.stop();
     await h?.down();
   });
+  // Each test starts from a host without networks: one failing leaves no trail for the next.
+  afterEach(async () => applied(h, 'networks: {}', '--replace'));
 
   // The wire namespace is one IP stack: each test's peers use their own subnet.
   const VLANS = `
@@ -181,14 +154,17 @@ networks:
       assert.equal(await vsctl(h, 'get', 'bridge', bridge, 'datapath_type'), 'netdev');
       assert.equal(await vsctl(h, 'get', 'port', net, 'tag'), '[]');
     }
-    assert.ok(lines(await vsctl(h, 'list-br')).includes('br-eth1'), 'a request is a delta: the VLAN bridge stays');
     await wireIp(h, 'addr add 203.0.113.1/28 dev peer0', 'addr add 203.0.113.17/28 dev peer2');
     await ping(h, '203.0.113.10');
     await ping(h, '203.0.113.26');
   });
 
   test('multicast snooping: enabled on its bridge, and a group joined on the wire is learned', async () => {
-    await applied(h, 'networks: { mcast: { switch: ovs, nic: eth3, multicastSnooping: true, ipaddr: 203.0.113.42, prefix: 28 } }');
+    await applied(h, `
+networks:
+  mcast: { switch: ovs, nic: eth3, multicastSnooping: true, ipaddr: 203.0.113.42, prefix: 28 }
+  quiet: { switch: ovs, nic: eth0 }
+`);
     assert.equal(await vsctl(h, 'get', 'bridge', 'br-eth3', 'mcast_snooping_enable'), 'true');
     assert.equal(await vsctl(h, 'get', 'bridge', 'br-eth0', 'mcast_snooping_enable'), 'false', 'only the snooping network\'s bridge');
     await wireIp(h, 'addr add 203.0.113.33/28 dev peer3');
@@ -207,7 +183,7 @@ networks:
     assert.ok(learned, `239.1.2.3 on eth3 (ofport ${ofport}) in:\n${mdb}`);
   });
 
-  test('re-applying plans nothing; removing networks removes their ports, then the bridge', async () => {
+  test('re-applying plans nothing; removing networks removes their ports, then the bridge', { todo: OWNED_PORT_BUG }, async () => {
     await applied(h, VLANS);
     const plan = await h.cli(['-o', 'json', 'plan', '-'], { input: VLANS });
     assert.equal(plan.code, 0, plan.stderr);
@@ -223,23 +199,22 @@ networks:
     await ping(h, '192.0.2.10'); // the other VLAN carries on
 
     await applied(h, 'networks: { red: { remove: true } }');
-    assert.ok(!lines(await vsctl(h, 'list-br')).includes('br-eth1'), 'the last network took its bridge');
-    for (const table of ['Bridge', 'Port', 'Interface']) {
-      const rows = await ownedRows(h, table);
-      for (const gone of ['br-eth1', 'eth1', 'red', 'blue']) assert.ok(!rows.includes(gone), `${table} ${gone} left in ${rows.join(' ')}`);
-    }
-    assert.ok(lines(await vsctl(h, 'list-br')).includes('br-eth0'), 'other bridges stay');
+    assert.deepEqual(lines(await vsctl(h, 'list-br')), [], 'the last network took its bridge');
+    for (const table of ['Bridge', 'Port', 'Interface']) assert.deepEqual(await ownedRows(h, table), [], table);
   });
 
+  // Bridgeless, to keep clear of the owned-port regression and show this bug on its own.
   test('moving a network to another NIC keeps its address', {
-    todo: 'bug: the internal port is re-created on the new bridge, but the plan does not re-add its address or bring it up; verification fails and the rollback cannot restore (exit 1)',
+    todo: 'bug: its internal port is re-created on the new bridge, but the plan neither re-adds its address nor brings it up; verification fails and the rollback cannot restore it (exit 1)',
   }, async () => {
-    const r = await apply(h, 'networks: { left: { switch: ovs, nic: eth1, ipaddr: 203.0.113.10, prefix: 28 } }');
+    const mover = (nic: string) => `networks: { mover: { switch: ovs, nic: ${nic}, bridged: false, ipaddr: 203.0.113.10, prefix: 28 } }`;
+    await applied(h, mover('eth0'));
+    const r = await apply(h, mover('eth1'));
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(lines(await vsctl(h, 'list-ports', 'br-eth1')), ['eth1', 'left']);
-    const left = await link(h, 'left');
-    assert.deepEqual(addrs(left), ['203.0.113.10/28']);
-    assert.ok(left.flags.includes('UP'));
+    assert.deepEqual(lines(await vsctl(h, 'list-ports', 'br-eth1')), ['eth1', 'mover']);
+    const moved = await link(h, 'mover');
+    assert.deepEqual(addrs(moved), ['203.0.113.10/28']);
+    assert.ok(moved.flags.includes('UP'));
   });
 });
 
@@ -254,6 +229,10 @@ describe('OVS switch: an 802.3ad bond against an LACP peer', { skip: skipUnlessR
       '--', 'add-bond', 'wbr', 'wbond', 'peer2', 'peer3', 'bond_mode=balance-tcp', 'lacp=active', 'other_config:lacp-time=fast',
       '--', 'add-port', 'wbr', 'wip', '--', 'set', 'interface', 'wip', 'type=internal');
     await wireIp(h, 'addr add 203.0.113.1/24 dev wip', 'link set wip up');
+    // On the userspace datapath a NIC stays in the kernel's IP stack too, and by default it
+    // answers ARP for any of the host's addresses with its own MAC: the peer may then send to
+    // eth3's MAC over eth2 and lose every packet. Only the internal port may answer.
+    for (const nic of ['eth2', 'eth3']) assert.equal((await h.sh(['sysctl', '-qw', `net.ipv4.conf.${nic}.arp_ignore=1`])).code, 0);
   });
   after(async () => {
     await wire?.stop();
@@ -289,6 +268,8 @@ bondings:
     assert.match(show, /member eth3: enabled/);
     assert.match((await wire.appctl('bond/show', 'wbond')).stdout, /lacp_status: negotiated/, 'the peer agrees');
     assert.ok(await pingWithin('203.0.113.10', 5_000), 'ping over the bond');
+    const neigh: Json[] = await h.ipJson(['neigh', 'show', '203.0.113.10'], 'wire');
+    assert.equal(neigh[0]?.lladdr, (await link(h, 'bonded')).address, 'answered by the internal port');
 
     // A member's cable goes dead: the bond drops it and traffic moves to the other.
     await wireIp(h, 'link set peer2 down');
@@ -306,10 +287,8 @@ describe('OVS switch: migration legacy -> ovs -> legacy', { skip: skipUnlessRoot
   });
   after(async () => h?.down());
 
-  /**
-   * The setup networks answer from the wire, jumbo frames included on storage. SETTLE_MS: NICs
-   * that this apply brought up for the first time need a moment for carrier (linkwatch).
-   */
+  /** The setup networks answer from the wire, jumbo frames too. SETTLE_MS: NICs this apply
+   * brought up for the first time need a moment for carrier (linkwatch). */
   async function pingsWork(settleMs = 0): Promise<void> {
     await eventually(async () => (await h.sh(['ping', '-c', '1', '-W', '1', '192.0.2.10'], 'wire')).code === 0, settleMs);
     await ping(h, '192.0.2.10');
@@ -351,7 +330,7 @@ describe('OVS switch: migration legacy -> ovs -> legacy', { skip: skipUnlessRoot
     await pingsWork();
   });
 
-  test('ovs -> legacy: Linux bridges back, no netswitch rows in OVSDB, pings work', async () => {
+  test('ovs -> legacy: Linux bridges back, no netswitch rows in OVSDB, pings work', { todo: OWNED_PORT_BUG }, async () => {
     await applied(h, setup('legacy'));
     for (const table of ['Bridge', 'Port', 'Interface']) assert.deepEqual(await ownedRows(h, table), [], table);
     assert.deepEqual(lines(await vsctl(h, 'list-br')), []);
@@ -372,18 +351,13 @@ describe('OVS switch: a failed apply leaves OVSDB and the kernel as they were', 
   });
   after(async () => h?.down());
 
-  // Adds a port to an existing bridge, creates a bridge, changes an address: Linux steps
-  // before the OVS transaction (the old address goes) and after it (ups, new addresses).
-  const CHANGE = `
-networks:
-  storage: { switch: ovs, nic: eth2, bridged: false, mtu: 9000, ipaddr: 198.51.100.11, prefix: 24 }
-  extra: { switch: ovs, nic: eth3, ipaddr: 203.0.113.10, prefix: 24 }
-  tagged: { switch: ovs, nic: eth0, vlan: 42 }
-`;
+  // legacy -> ovs plus a tagged port: Linux steps before the OVS transaction (the legacy
+  // bridges go) and after it (ups, addresses, routes).
+  const MIGRATE = `${setup('ovs')}  tagged: { switch: ovs, nic: eth0, vlan: 42 }\n`;
 
-  /** CHANGE's plan, and the 1-based number of its last step, which comes after an OVS step. */
-  async function lastStepAfterOvs(): Promise<number> {
-    const plan = await h.cli(['-o', 'json', 'plan', '-'], { input: CHANGE });
+  /** The 1-based number of YAML's last step, checked to be a Linux step after an OVS one. */
+  async function lastStepAfterOvs(yaml: string): Promise<number> {
+    const plan = await h.cli(['-o', 'json', 'plan', '-'], { input: yaml });
     assert.equal(plan.code, 0, plan.stderr);
     const steps: { description: string; commands: string[] }[] = JSON.parse(plan.stdout).steps;
     const last = steps.length - 1;
@@ -395,7 +369,7 @@ networks:
   test('OVS refusing the bridges (no kernel datapath) fails legacy -> ovs and restores everything', async () => {
     await applied(h, setup('legacy'));
     const before = await wholeHost(h);
-    const r = await applyWithEnv(h, setup('ovs'), ['NETSWITCH_OVS_DATAPATH=system']);
+    const r = await applyWithEnv(h, MIGRATE, ['NETSWITCH_OVS_DATAPATH=system']);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /rolled back/);
     assert.deepEqual(await wholeHost(h), before);
@@ -403,45 +377,48 @@ networks:
   });
 
   test('a fault at a Linux step after the OVS transaction rolls back the OVS rows too', async () => {
-    await applied(h, setup('ovs'));
-    const step = await lastStepAfterOvs();
+    await applied(h, setup('legacy'));
+    const step = await lastStepAfterOvs(MIGRATE);
     const before = await wholeHost(h);
-    const r = await applyWithEnv(h, CHANGE, [`NETSWITCH_FAULT_STEP=${step}`]);
+    const r = await applyWithEnv(h, MIGRATE, [`NETSWITCH_FAULT_STEP=${step}`]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /rolled back/);
     assert.deepEqual(await wholeHost(h), before);
-    assert.ok(!lines(await vsctl(h, 'list-br')).includes('br-eth3'), 'the new bridge is gone');
+    assert.deepEqual(lines(await vsctl(h, 'list-br')), ['br-foreign']);
     await ping(h, '192.0.2.10');
   });
 
   test('the failure names the step by its number in the plan', {
-    todo: 'bug: Linux step errors are numbered within their ip batch, not the plan (fault at plan step 8 is reported as "step 5")',
+    todo: 'bug: a Linux step\'s error is numbered within its ip batch, not in the plan: a fault at the last plan step is reported as an earlier "step N"',
   }, async () => {
-    await applied(h, setup('ovs'));
-    const step = await lastStepAfterOvs();
-    const r = await applyWithEnv(h, CHANGE, [`NETSWITCH_FAULT_STEP=${step}`]);
+    await applied(h, setup('legacy'));
+    const step = await lastStepAfterOvs(MIGRATE);
+    const r = await applyWithEnv(h, MIGRATE, [`NETSWITCH_FAULT_STEP=${step}`]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, new RegExp(`step ${step} \\(`));
   });
 
+  // The next two start from bridgeless OVS networks only, clear of the owned-port regression.
   test('a fault after an OVS network removal restores its port as it was', {
-    todo: 'bug: undoing the removal re-creates the internal ports with new MAC addresses; rollback reports differences (exit 1)',
+    todo: 'bug: undoing the removal re-creates its internal port (and the bridge\'s) with a new MAC; the rollback reports differences (exit 1)',
   }, async () => {
-    await applied(h, setup('ovs'));
+    const storage = (ip: string) => `storage: { switch: ovs, nic: eth2, bridged: false, ipaddr: ${ip}, prefix: 24 }`;
+    await applied(h, `networks:\n  vmnet: { switch: ovs, nic: eth1 }\n  ${storage('198.51.100.10')}\n`, '--replace');
+    const removal = `networks:\n  vmnet: { remove: true }\n  ${storage('198.51.100.11')}\n`;
+    const step = await lastStepAfterOvs(removal);
     const before = await wholeHost(h);
-    const removal = `${CHANGE}  vmnet: { remove: true }\n`;
-    const plan = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: removal })).stdout);
-    const r = await applyWithEnv(h, removal, [`NETSWITCH_FAULT_STEP=${plan.steps.length}`]);
+    const r = await applyWithEnv(h, removal, [`NETSWITCH_FAULT_STEP=${step}`]);
     assert.equal(r.code, 3, r.stderr);
     assert.deepEqual(await wholeHost(h), before);
   });
 
   test('OVS refusing re-created bridges (datapath change) restores the existing ones', {
-    todo: 'bug: in the rollback transaction the tolerant br.add is skipped because the bridge existed when the transaction was built, though an earlier op in it deletes it: every bridge is lost (exit 1)',
+    todo: 'bug: the rollback transaction skips re-adding a bridge that existed when it was built, though its own first op deletes it: the bridge is lost (exit 1)',
   }, async () => {
-    await applied(h, setup('ovs'));
+    const storage = 'networks: { storage: { switch: ovs, nic: eth2, bridged: false, ipaddr: 198.51.100.10, prefix: 24 } }';
+    await applied(h, storage, '--replace');
     const before = await wholeHost(h);
-    const r = await applyWithEnv(h, setup('ovs'), ['NETSWITCH_OVS_DATAPATH=system']);
+    const r = await applyWithEnv(h, storage, ['NETSWITCH_OVS_DATAPATH=system']);
     assert.equal(r.code, 3, r.stderr);
     assert.deepEqual(await wholeHost(h), before);
   });

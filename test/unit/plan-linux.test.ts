@@ -35,6 +35,8 @@ describe('planLinux: adding', () => {
       'attach eth1 to ovirtmgmt',
       'bring eth1 up',
       'bring ovirtmgmt up',
+      'set ovirtmgmt IPv6 accept_ra 1 -> 0',
+      'set ovirtmgmt IPv6 autoconf 1 -> 0',
       'add address 192.0.2.10/24 to ovirtmgmt',
       `add route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
@@ -46,6 +48,8 @@ describe('planLinux: adding', () => {
       'ip link set dev eth1 master ovirtmgmt',
       'ip link set dev eth1 up',
       'ip link set dev ovirtmgmt up',
+      'sysctl -w net.ipv6.conf.ovirtmgmt.accept_ra=0',
+      'sysctl -w net.ipv6.conf.ovirtmgmt.autoconf=0',
       'ip addr add 192.0.2.10/24 dev ovirtmgmt',
       `ip route add 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'ip route add 0.0.0.0/0 via 192.0.2.1 dev ovirtmgmt table main',
@@ -59,6 +63,9 @@ describe('planLinux: adding', () => {
       'ip link add name vmnet mtu 1500 type bridge forward_delay 0 stp_state 1',
       'ip link set dev eth1 master vmnet',
       'ip link set dev vmnet up',
+      // a VM network: the host takes no router advertisements or SLAAC address on it
+      'sysctl -w net.ipv6.conf.vmnet.accept_ra=0',
+      'sysctl -w net.ipv6.conf.vmnet.autoconf=0',
     ]);
   });
   it('a VLAN network: VLAN device created on its NIC, then the bridge; lower devices up first', () => {
@@ -71,6 +78,8 @@ describe('planLinux: adding', () => {
       'bring eth1 up',
       'bring eth1.0 up',
       'bring vmnet up',
+      'set vmnet IPv6 accept_ra 1 -> 0',
+      'set vmnet IPv6 autoconf 1 -> 0',
     ]);
     assert.equal(ipCommands(steps[1])[0], 'ip link add name eth1.0 link eth1 mtu 9000 type vlan id 0');
   });
@@ -90,6 +99,8 @@ describe('planLinux: adding', () => {
       'attach eth1 to ovirtmgmt',
       'bring eth1 up',
       'bring ovirtmgmt up',
+      'set ovirtmgmt IPv6 accept_ra 1 -> 0',
+      'set ovirtmgmt IPv6 autoconf 1 -> 0',
       'add address 192.0.2.10/24 to ovirtmgmt',
       `add route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
@@ -183,6 +194,8 @@ describe('planLinux: bonds', () => {
     const steps = change(bonded('mode=active-backup miimon=100'), bonded('mode=4 miimon=100'));
     assert.deepEqual(said(steps), [
       'remove address 198.51.100.2/24 from bond0.10',
+      'set bond0.10 IPv6 accept_ra 0 -> 1',
+      'set bond0.10 IPv6 autoconf 0 -> 1',
       'bring eth1 down',
       'detach eth1 from bond0',
       'bring eth2 down',
@@ -197,9 +210,11 @@ describe('planLinux: bonds', () => {
       'bring eth2 up',
       'bring bond0 up',
       'bring bond0.10 up',
+      'set bond0.10 IPv6 accept_ra 1 -> 0',
+      'set bond0.10 IPv6 autoconf 1 -> 0',
       'add address 198.51.100.2/24 to bond0.10',
     ]);
-    assert.equal(ipCommands(steps[7])[0], 'ip link add name bond0 mtu 1500 type bond mode 802.3ad miimon 100');
+    assert.equal(ipCommands(steps[9])[0], 'ip link add name bond0 mtu 1500 type bond mode 802.3ad miimon 100');
   });
 });
 
@@ -215,6 +230,8 @@ describe('planLinux: removing', () => {
       `remove route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       `remove IPv4 default route via 192.0.2.1 dev ovirtmgmt table ${T}`,
       'remove address 192.0.2.10/24 from ovirtmgmt',
+      'set ovirtmgmt IPv6 accept_ra 0 -> 1',
+      'set ovirtmgmt IPv6 autoconf 0 -> 1',
       'bring eth1 down',
       'detach eth1 from bond0',
       'bring eth2 down',
@@ -228,7 +245,7 @@ describe('planLinux: removing', () => {
   it('removing one network of two leaves the other and the shared NIC alone', () => {
     const both = config({ networks: { a: { nic: 'eth1', vlan: 10 }, b: { nic: 'eth1', vlan: 20 } } });
     const one = config({ networks: { a: { nic: 'eth1', vlan: 10 } } });
-    assert.deepEqual(said(change(both, one)), ['detach eth1.20 from b', 'delete bridge b', 'delete vlan eth1.20']);
+    assert.deepEqual(said(change(both, one)), ['set b IPv6 accept_ra 0 -> 1', 'set b IPv6 autoconf 0 -> 1', 'detach eth1.20 from b', 'delete bridge b', 'delete vlan eth1.20']);
   });
 });
 

@@ -2,7 +2,9 @@
 // apply; see ARCHITECTURE.md for the measured gain). On failure, ip reports the line that
 // failed; mapping lines back to steps tells exactly which steps took effect.
 import { ErrorCode, NetswitchError } from '../../model/errors.ts';
-import { resolvConfPath, writeNameservers } from '../../ip/resolv.ts';
+import { writeFile } from 'node:fs/promises';
+import { ipv6ConfPath } from '../../host/snapshot.ts';
+import { writeNameservers } from '../../ip/resolv.ts';
 import { type LinuxStep, describeStep, ipBatchLines, ipFamilyOf } from '../../plan/steps.ts';
 import { run } from '../../sys/run.ts';
 
@@ -29,7 +31,7 @@ export async function executeLinux(steps: readonly LinuxStep[], options: Execute
   let firstError: NetswitchError | undefined;
   for (const group of runs(steps)) {
     const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.steps.length ? options.faultAt - offset : undefined;
-    const r = group.dns ? await executeDns(group.steps, faultAt) : await ipBatch(group.steps, group.family, { ...options, faultAt });
+    const r = group.files ? await executeFiles(group.steps, faultAt, options.force) : await ipBatch(group.steps, group.family, { ...options, faultAt });
     if (r.error) {
       if (!options.force) return { completed: offset + r.completed, error: r.error };
       firstError ??= r.error;
@@ -39,33 +41,39 @@ export async function executeLinux(steps: readonly LinuxStep[], options: Execute
   return { completed: steps.length, ...(firstError ? { error: firstError } : {}) };
 }
 
-/** Consecutive steps one `ip -batch` can run (IPv6 rules need `ip -6` to themselves), or DNS steps. */
-function* runs(steps: readonly LinuxStep[]): Generator<{ steps: LinuxStep[]; family: 6 | undefined; dns: boolean }> {
-  let current: { steps: LinuxStep[]; family: 6 | undefined; dns: boolean } | undefined;
+/**
+ * Consecutive steps one `ip -batch` can run (IPv6 rules need `ip -6` to themselves), or steps
+ * that write files (resolv.conf, /proc/sys).
+ */
+function* runs(steps: readonly LinuxStep[]): Generator<{ steps: LinuxStep[]; family: 6 | undefined; files: boolean }> {
+  let current: { steps: LinuxStep[]; family: 6 | undefined; files: boolean } | undefined;
   for (const step of steps) {
-    const dns = step.op === 'dns.set';
+    const files = step.op === 'dns.set' || step.op === 'sysctl.set';
     const family = ipFamilyOf(step);
-    if (current && current.dns === dns && family === current.family) {
+    if (current && current.files === files && family === current.family) {
       current.steps.push(step);
     } else {
       if (current) yield current;
-      current = { steps: [step], family, dns };
+      current = { steps: [step], family, files };
     }
   }
   if (current) yield current;
 }
 
-async function executeDns(steps: readonly LinuxStep[], faultAt: number | undefined): Promise<ExecuteResult> {
+async function executeFiles(steps: readonly LinuxStep[], faultAt: number | undefined, force = false): Promise<ExecuteResult> {
+  let firstError: NetswitchError | undefined;
   for (const [i, step] of steps.entries()) {
-    if (step.op !== 'dns.set') continue;
-    if (i === faultAt) return { completed: i, error: new NetswitchError(ErrorCode.Command, `step (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`) };
     try {
-      await writeNameservers(step.to);
+      if (i === faultAt) throw new NetswitchError(ErrorCode.Command, `step (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`);
+      if (step.op === 'dns.set') await writeNameservers(step.to);
+      else if (step.op === 'sysctl.set') await writeFile(ipv6ConfPath(step.dev, step.key), step.to);
     } catch (e) {
-      return { completed: i, error: new NetswitchError(ErrorCode.Host, `cannot write ${resolvConfPath()}: ${(e as Error).message}`, { cause: e, hint: 'check the file and its permissions' }) };
+      const error = e instanceof NetswitchError ? e : new NetswitchError(ErrorCode.Host, `step (${describeStep(step)}) failed: ${(e as Error).message}`, { cause: e, hint: 'check the file and its permissions' });
+      if (!force) return { completed: i, error };
+      firstError ??= error;
     }
   }
-  return { completed: steps.length };
+  return { completed: steps.length, ...(firstError ? { error: firstError } : {}) };
 }
 
 async function ipBatch(steps: readonly LinuxStep[], family: 6 | undefined, options: ExecuteOptions): Promise<ExecuteResult> {
