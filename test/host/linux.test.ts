@@ -195,7 +195,7 @@ networks:
     await h.sh(['ip', 'addr', 'add', '2001:db8:3::1/64', 'dev', 'peer3', 'nodad'], 'wire');
     // Until DAD on the host side completes the address is tentative: retry for a few seconds.
     let ping = await h.sh(['ping', '-6', '-c', '1', '-W', '1', '2001:db8:3::10'], 'wire');
-    for (let i = 0; i < 5 && ping.code !== 0; i++) ping = await h.sh(['ping', '-6', '-c', '1', '-W', '1', '2001:db8:3::10'], 'wire');
+    for (let i = 0; i < 15 && ping.code !== 0; i++) ping = await h.sh(['ping', '-6', '-c', '1', '-W', '1', '2001:db8:3::10'], 'wire');
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
     const show = JSON.parse((await h.cli(['-o', 'json', 'show'])).stdout);
     assert.equal(show.kernel_config.networks.v6net.ipv6addr, '2001:db8:3::10/64');
