@@ -37,7 +37,7 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
         ? await runOvs(group as OvsStep[], faultAt, options)
         : kind === 'dhcp'
           ? await runDhcp(group as DhcpStep[], faultAt, options)
-          : await executeLinux(group as LinuxStep[], { force: options.force, faultAt });
+          : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset });
     if (result.error) {
       if (!options.force) return { completed: offset + result.completed, error: result.error };
       options.log?.warn(`while undoing: ${result.error.message}`);

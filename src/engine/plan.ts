@@ -8,7 +8,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import { layoutFromSnapshot, layoutOf, sourceRouteTable } from '../plan/layout.ts';
 import { planLinuxPhases } from '../plan/linux.ts';
-import { ovsLayoutOf, planOvs } from '../plan/ovs.ts';
+import { type OvsStep, ovsLayoutOf, planOvs } from '../plan/ovs.ts';
 import type { Step } from '../plan/steps.ts';
 import { defaultDatapath, ovsdbTarget } from '../switch/ovs/state.ts';
 import type { Log } from '../sys/log.ts';
@@ -95,7 +95,16 @@ export function planFor(snapshot: Snapshot, running: Config, desired: Config, ow
     [...Object.entries(desired.networks), ...Object.entries(running.networks)].filter(([, n]) => isStatic(n)).map(([name]) => sourceRouteTable(name)),
   );
   const dhcpDevs = new Set([...(want.dhcp ?? []), ...(snapshot.dhcp ?? [])].map((c) => c.dev));
-  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables, dhcpDevs), want);
   const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, ovsLayoutOf(desired, datapath));
+  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables, dhcpDevs), want, recreatedPorts(ovsSteps));
   return [...teardown, ...ovsSteps, ...build];
+}
+
+/**
+ * Internal ports the OVS transaction deletes (a port or bridge re-created, or gone): their kernel
+ * devices go with them, so the Linux side treats them as new (address, up) after it.
+ */
+function recreatedPorts(steps: readonly OvsStep[]): Set<string> {
+  const ports = steps.flatMap((s) => (s.op === 'ovs.port.del' ? [s.port] : s.op === 'ovs.br.del' ? Object.values(s.bridge.ports) : []));
+  return new Set(ports.flatMap((p) => p.interfaces.filter((i) => i.type === 'internal').map((i) => i.name)));
 }

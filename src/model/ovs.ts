@@ -6,6 +6,11 @@ export interface OvsInterfaceSpec {
   /** '' for a system (NIC) interface */
   type: '' | 'internal';
   mtu?: number;
+  /**
+   * Read from OVSDB for internal interfaces (mac_in_use): OVS picks a random MAC when it makes
+   * one, so a port re-created by a rollback asks for the MAC it had.
+   */
+  mac?: string;
 }
 
 export interface OvsPortAttrs {
@@ -32,6 +37,8 @@ export interface OvsBridgeSpec extends OvsBridgeAttrs {
   datapath: string;
   /** Ports other than the bridge's own local port. */
   ports: Record<string, OvsPortSpec>;
+  /** The local port's MAC, read from OVSDB (see OvsInterfaceSpec.mac). */
+  mac?: string;
 }
 
 export interface OvsLayout {

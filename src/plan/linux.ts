@@ -20,7 +20,7 @@ const NOT_OURS_TO_CREATE = new Set(['nic', 'ovs']);
  * The plan in two parts: what goes (teardown) and what comes (build). The engine runs the OVS
  * switch's transaction between them, so a device can move from one switch to the other.
  */
-export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: Step[]; build: Step[] } {
+export function planLinuxPhases(actual: Layout, desired: Layout, recreatedOvsPorts: ReadonlySet<string> = new Set()): { teardown: Step[]; build: Step[] } {
   const steps: Step[] = [];
   const cur = actual.links;
   const want = desired.links;
@@ -30,7 +30,7 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
   for (const [name, a] of Object.entries(cur)) {
     const d = want[name];
     if (a.kind === 'nic') continue;
-    if (!d || mustRecreate(a, d)) gone.add(name);
+    if (!d || mustRecreate(a, d) || recreatedOvsPorts.has(name)) gone.add(name);
   }
   // A VLAN dies with its lower device: plan its deletion explicitly so undo re-creates it.
   for (let grew = true; grew; ) {
@@ -64,7 +64,7 @@ export function planLinuxPhases(actual: Layout, desired: Layout): { teardown: St
   // defaults first (a no-op in effect) lets the undo set them again on the re-created device.
   for (const name of gone) {
     const conf = cur[name].ipv6conf;
-    if (!conf || NOT_OURS_TO_CREATE.has(cur[name].kind)) continue;
+    if (!conf || cur[name].kind === 'nic') continue;
     for (const key of ['accept_ra', 'autoconf'] as const) {
       if (conf[key] !== '1') steps.push({ op: 'sysctl.set', dev: name, key, from: conf[key], to: '1' });
     }

@@ -140,10 +140,14 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     // Refused rather than ignored until the HFSC shaping lands: a request must mean what it says.
     if (net.hostQos) add(`${path}.hostQos`, 'hostQos (outbound HFSC shaping) is not supported by this version of netswitch', 'drop hostQos from the request for now');
     if (net.bridgeOpts && !net.bridged) add(`${path}.custom.bridge_opts`, 'bridge options on a bridgeless network', 'drop custom.bridge_opts or make the network bridged');
-    if (net.bridged) {
+    // A bridged network (and every OVS network) makes a device named after it: a device of that
+    // name must be netswitch's own (made for this network before), never a stranger's.
+    if (net.bridged || net.switch === 'ovs') {
       const existing = snapshot.links[name];
-      if (existing && existing.kind !== 'bridge' && !ctx.owned.has(name)) add(path, `a device named ${name} exists and is not a bridge`, 'choose another network name');
-      else if (existing && !ctx.owned.has(name) && !(name in ctx.running.networks)) add(path, `bridge ${name} exists and was not made by netswitch`, 'choose another network name, or remove the bridge first');
+      const ours = ctx.owned.has(name) || name in ctx.running.networks;
+      if (existing && !ours) {
+        add(path, `a device named ${name} exists and was not made by netswitch (a ${existing.type || existing.kind})`, 'choose another network name, or remove that device first');
+      }
     }
     const iface = sb !== undefined && net.vlan !== undefined ? `${sb}.${net.vlan}` : undefined;
     if (iface && iface.length > 15) add(`${path}.vlan`, `the VLAN device name ${iface} is longer than 15 characters`, 'use a shorter NIC/bond name');

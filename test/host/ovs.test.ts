@@ -13,11 +13,6 @@ import { type WireOvs, eventually, startWireOvs, wholeHost } from './lib/ovs-pee
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'netswitch');
 const PREFIX = 'to';
 
-// Since db9e672 owned.json leaves out OVS internal ports, and validation refuses a bridged
-// network whose device exists, is not a bridge and is not owned.
-const OWNED_PORT_BUG =
-  'bug: once a bridged OVS network is applied, every later apply that keeps or names it is refused (exit 2): "networks.<net>: a device named <net> exists and is not a bridge"';
-
 // ip's JSON is loosely typed; the tests name the fields they check.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -183,7 +178,7 @@ networks:
     assert.ok(learned, `239.1.2.3 on eth3 (ofport ${ofport}) in:\n${mdb}`);
   });
 
-  test('re-applying plans nothing; removing networks removes their ports, then the bridge', { todo: OWNED_PORT_BUG }, async () => {
+  test('re-applying plans nothing; removing networks removes their ports, then the bridge', async () => {
     await applied(h, VLANS);
     const plan = await h.cli(['-o', 'json', 'plan', '-'], { input: VLANS });
     assert.equal(plan.code, 0, plan.stderr);
@@ -203,10 +198,7 @@ networks:
     for (const table of ['Bridge', 'Port', 'Interface']) assert.deepEqual(await ownedRows(h, table), [], table);
   });
 
-  // Bridgeless, to keep clear of the owned-port regression and show this bug on its own.
-  test('moving a network to another NIC keeps its address', {
-    todo: 'bug: its internal port is re-created on the new bridge, but the plan neither re-adds its address nor brings it up; verification fails and the rollback cannot restore it (exit 1)',
-  }, async () => {
+  test('moving a network to another NIC keeps its address', async () => {
     const mover = (nic: string) => `networks: { mover: { switch: ovs, nic: ${nic}, bridged: false, ipaddr: 203.0.113.10, prefix: 28 } }`;
     await applied(h, mover('eth0'));
     const r = await apply(h, mover('eth1'));
@@ -330,7 +322,7 @@ describe('OVS switch: migration legacy -> ovs -> legacy', { skip: skipUnlessRoot
     await pingsWork();
   });
 
-  test('ovs -> legacy: Linux bridges back, no netswitch rows in OVSDB, pings work', { todo: OWNED_PORT_BUG }, async () => {
+  test('ovs -> legacy: Linux bridges back, no netswitch rows in OVSDB, pings work', async () => {
     await applied(h, setup('legacy'));
     for (const table of ['Bridge', 'Port', 'Interface']) assert.deepEqual(await ownedRows(h, table), [], table);
     assert.deepEqual(lines(await vsctl(h, 'list-br')), []);
@@ -388,9 +380,7 @@ describe('OVS switch: a failed apply leaves OVSDB and the kernel as they were', 
     await ping(h, '192.0.2.10');
   });
 
-  test('the failure names the step by its number in the plan', {
-    todo: 'bug: a Linux step\'s error is numbered within its ip batch, not in the plan: a fault at the last plan step is reported as an earlier "step N"',
-  }, async () => {
+  test('the failure names the step by its number in the plan', async () => {
     await applied(h, setup('legacy'));
     const step = await lastStepAfterOvs(MIGRATE);
     const r = await applyWithEnv(h, MIGRATE, [`NETSWITCH_FAULT_STEP=${step}`]);
@@ -398,10 +388,7 @@ describe('OVS switch: a failed apply leaves OVSDB and the kernel as they were', 
     assert.match(r.stderr, new RegExp(`step ${step} \\(`));
   });
 
-  // The next two start from bridgeless OVS networks only, clear of the owned-port regression.
-  test('a fault after an OVS network removal restores its port as it was', {
-    todo: 'bug: undoing the removal re-creates its internal port (and the bridge\'s) with a new MAC; the rollback reports differences (exit 1)',
-  }, async () => {
+  test('a fault after an OVS network removal restores its port as it was', async () => {
     const storage = (ip: string) => `storage: { switch: ovs, nic: eth2, bridged: false, ipaddr: ${ip}, prefix: 24 }`;
     await applied(h, `networks:\n  vmnet: { switch: ovs, nic: eth1 }\n  ${storage('198.51.100.10')}\n`, '--replace');
     const removal = `networks:\n  vmnet: { remove: true }\n  ${storage('198.51.100.11')}\n`;
@@ -412,9 +399,7 @@ describe('OVS switch: a failed apply leaves OVSDB and the kernel as they were', 
     assert.deepEqual(await wholeHost(h), before);
   });
 
-  test('OVS refusing re-created bridges (datapath change) restores the existing ones', {
-    todo: 'bug: the rollback transaction skips re-adding a bridge that existed when it was built, though its own first op deletes it: the bridge is lost (exit 1)',
-  }, async () => {
+  test('OVS refusing re-created bridges (datapath change) restores the existing ones', async () => {
     const storage = 'networks: { storage: { switch: ovs, nic: eth2, bridged: false, ipaddr: 198.51.100.10, prefix: 24 } }';
     await applied(h, storage, '--replace');
     const before = await wholeHost(h);

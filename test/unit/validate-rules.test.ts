@@ -176,12 +176,18 @@ describe('validateConfig: one refusal per rule', () => {
     refusedOnce(check(config({ networks: { n: { nic: 'enp0s31f6abcd', vlan: 100 } } }), { snapshot: host }), 'networks.n.vlan', /enp0s31f6abcd\.100 is longer than 15 characters/);
   });
   it('a device name taken by a foreign device', () => {
-    refusedOnce(check(config({ networks: { eth3: { nic: 'eth1' } } })), 'networks.eth3', /a device named eth3 exists and is not a bridge/);
+    refusedOnce(check(config({ networks: { eth3: { nic: 'eth1' } } })), 'networks.eth3', /a device named eth3 exists and was not made by netswitch \(a nic\)/);
     const host = snapshot(link('eth1', 'nic'), link('bond5', 'bridge'), link('br0', 'bridge'));
     refusedOnce(check(config({ bondings: { bond5: { nics: ['eth1'] } } }), { snapshot: host }), 'bondings.bond5', /a device named bond5 exists and is not a bond/);
-    refusedOnce(check(config({ networks: { br0: { nic: 'eth1' } } }), { snapshot: host }), 'networks.br0', /bridge br0 exists and was not made by netswitch/);
-    // Netswitch's own bridge is no obstacle.
+    refusedOnce(check(config({ networks: { br0: { nic: 'eth1' } } }), { snapshot: host }), 'networks.br0', /a device named br0 exists and was not made by netswitch \(a bridge\)/);
+    // An OVS network's internal port is named after it too.
+    const ovs = new Set(['legacy', 'ovs']);
+    refusedOnce(check(config({ networks: { br0: { nic: 'eth1', bridged: false, switch: 'ovs' } } }), { snapshot: host, switchTypes: ovs }), 'networks.br0', /was not made by netswitch/);
+    // Netswitch's own bridge is no obstacle, nor the device of a network it runs (an OVS port).
     assert.deepEqual(check(config({ networks: { br0: { nic: 'eth1' } } }), { snapshot: host, owned: new Set(['br0']) }), []);
+    const ovsPort = snapshot(link('eth1', 'nic'), link('red', 'ovs'));
+    const running = config({ networks: { red: { nic: 'eth1', switch: 'ovs' } } });
+    assert.deepEqual(check(config({ networks: { red: { nic: 'eth1', switch: 'ovs' } } }), { snapshot: ovsPort, running, switchTypes: ovs }), []);
   });
   it('reports the problems of several entries together', () => {
     const issues = check(config({ networks: { a: { nic: 'eth9' }, b: { bonding: 'bond7' }, c: { nic: 'eth1', bootproto: 'dhcp', ipaddr: '192.0.2.1', prefix: 24 } } }));

@@ -22,6 +22,8 @@ export interface ExecuteOptions {
    * would, after the steps before it took effect. Used to prove rollback in tests and demo.
    */
   faultAt?: number;
+  /** Where these steps start in the whole plan (for messages that name step numbers). */
+  stepOffset?: number;
 }
 
 const FAULT_LINE = ['link', 'add', 'name', 'nsw-fault', 'type', 'nsw-fault-injected'];
@@ -31,7 +33,7 @@ export async function executeLinux(steps: readonly LinuxStep[], options: Execute
   let firstError: NetswitchError | undefined;
   for (const group of runs(steps)) {
     const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.steps.length ? options.faultAt - offset : undefined;
-    const r = group.files ? await executeFiles(group.steps, faultAt, options.force) : await ipBatch(group.steps, group.family, { ...options, faultAt });
+    const r = group.files ? await executeFiles(group.steps, faultAt, options.force) : await ipBatch(group.steps, group.family, { ...options, faultAt, stepOffset: (options.stepOffset ?? 0) + offset });
     if (r.error) {
       if (!options.force) return { completed: offset + r.completed, error: r.error };
       firstError ??= r.error;
@@ -100,12 +102,13 @@ async function ipBatch(steps: readonly LinuxStep[], family: 6 | undefined, optio
     .filter((l) => l && !l.startsWith('Command failed'))
     .join('; ');
   const step = steps[failed];
+  const number = (options.stepOffset ?? 0) + failed + 1;
   if (failed === options.faultAt) {
-    return { completed: failed, error: new NetswitchError(ErrorCode.Command, `step ${failed + 1} (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`, { context: { step } }) };
+    return { completed: failed, error: new NetswitchError(ErrorCode.Command, `step ${number} (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`, { context: { step } }) };
   }
   return {
     completed: failed,
-    error: new NetswitchError(ErrorCode.Command, `step ${failed + 1} (${describeStep(step)}) failed: ${why || 'refused'}`, {
+    error: new NetswitchError(ErrorCode.Command, `step ${number} (${describeStep(step)}) failed: ${why || 'refused'}`, {
       hint: hintForKernelError(why),
       context: { step, line: lines[failedLine] },
     }),

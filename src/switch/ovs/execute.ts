@@ -97,6 +97,8 @@ class TransactionBuilder {
   #state: OvsState;
   #tolerant: boolean;
   #n = 0;
+  /** Bridges and ports an earlier operation of this transaction deletes. */
+  #deleted = new Set<string>();
 
   constructor(state: OvsState, tolerant: boolean) {
     this.#state = state;
@@ -107,12 +109,25 @@ class TransactionBuilder {
     switch (step.op) {
       case 'ovs.br.add': {
         const b = step.bridge;
-        if (this.#tolerant && this.#state.bridges[b.name]) return;
+        if (this.#tolerant && this.#state.bridges[b.name] && !this.#deleted.has(b.name)) return;
         const local = this.#port({ name: b.name, interfaces: [{ name: b.name, type: 'internal' }] });
         const ports = [local, ...Object.values(b.ports).map((p) => this.#port(p))];
         const name = this.#name();
         this.ops.push(
-          insert('Bridge', { name: b.name, datapath_type: b.datapath, stp_enable: b.stp, mcast_snooping_enable: b.mcastSnooping, external_ids: OWNER, ports: toSet(ports.map(namedUuid)) }, name),
+          insert(
+            'Bridge',
+            {
+              name: b.name,
+              datapath_type: b.datapath,
+              stp_enable: b.stp,
+              mcast_snooping_enable: b.mcastSnooping,
+              external_ids: OWNER,
+              ports: toSet(ports.map(namedUuid)),
+              // A bridge re-created by a rollback keeps the MAC it had (the local port's).
+              ...(b.mac ? { other_config: toMap({ hwaddr: b.mac }) } : {}),
+            },
+            name,
+          ),
           mutate('Open_vSwitch', [], [insertInto('bridges', toSet([namedUuid(name)]))]),
         );
         return;
@@ -121,6 +136,8 @@ class TransactionBuilder {
         const id = this.#state.bridgeUuids[step.bridge.name];
         if (!id) return this.#missing(`bridge ${step.bridge.name}`);
         this.ops.push(mutate('Open_vSwitch', [], [deleteFrom('bridges', toSet([uuid(id)]))]), del('Bridge', [eq('name', step.bridge.name)]));
+        this.#deleted.add(step.bridge.name);
+        for (const p of Object.keys(step.bridge.ports)) this.#deleted.add(p);
         for (const p of Object.values(step.bridge.ports)) p.interfaces.forEach((i) => this.touchedInterfaces.delete(i.name));
         return;
       }
@@ -128,7 +145,7 @@ class TransactionBuilder {
         this.ops.push(update('Bridge', [eq('name', step.name)], { stp_enable: step.to.stp, mcast_snooping_enable: step.to.mcastSnooping }));
         return;
       case 'ovs.port.add': {
-        if (this.#tolerant && this.#state.ports[step.port.name]) return;
+        if (this.#tolerant && this.#state.ports[step.port.name] && !this.#deleted.has(step.port.name)) return;
         const name = this.#port(step.port);
         this.ops.push(mutate('Bridge', [eq('name', step.bridge)], [insertInto('ports', toSet([namedUuid(name)]))]));
         return;
@@ -137,6 +154,7 @@ class TransactionBuilder {
         const id = this.#state.portUuids[step.port.name];
         if (!id) return this.#missing(`port ${step.port.name}`);
         this.ops.push(mutate('Bridge', [eq('name', step.bridge)], [deleteFrom('ports', toSet([uuid(id)]))]));
+        this.#deleted.add(step.port.name);
         return;
       }
       case 'ovs.port.set':
@@ -158,7 +176,8 @@ class TransactionBuilder {
     const ifaces = p.interfaces.map((i) => {
       const name = this.#name();
       this.touchedInterfaces.add(i.name);
-      this.ops.push(insert('Interface', { name: i.name, type: i.type, external_ids: OWNER, ...(i.mtu !== undefined ? { mtu_request: i.mtu } : {}) }, name));
+      const row = { name: i.name, type: i.type, external_ids: OWNER, ...(i.mtu !== undefined ? { mtu_request: i.mtu } : {}), ...(i.mac ? { mac: i.mac } : {}) };
+      this.ops.push(insert('Interface', row, name));
       return name;
     });
     const name = this.#name();

@@ -52,7 +52,7 @@ export async function readOvs(client: OvsdbClient): Promise<OvsState> {
     select('Open_vSwitch', [], ['_uuid']),
     select('Bridge', [], ['_uuid', 'name', 'datapath_type', 'stp_enable', 'mcast_snooping_enable', 'external_ids', 'ports']),
     select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids']),
-    select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', 'statistics', 'external_ids']),
+    select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', 'statistics', 'external_ids', 'mac_in_use']),
   ] as const);
   const ifaceByUuid = new Map<string, Row>(ifaces.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
   const portByUuid = new Map<string, Row>(ports.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
@@ -102,7 +102,12 @@ export async function readOvs(client: OvsdbClient): Promise<OvsState> {
     const spec: OvsBridgeSpec = { name, datapath: state.bridges[name].datapath, stp: state.bridges[name].stp, mcastSnooping: state.bridges[name].mcastSnooping, ports: {} };
     for (const p of portRows) {
       const pname = String(p.name);
-      if (pname === name) continue; // the bridge's local port comes with the bridge
+      if (pname === name) {
+        // the bridge's local port comes with the bridge; only its MAC is worth keeping
+        const local = portSpec(p, ifaceByUuid).interfaces[0];
+        if (local?.mac) spec.mac = local.mac;
+        continue;
+      }
       spec.ports[pname] = portSpec(p, ifaceByUuid);
     }
     state.layout.bridges[name] = spec;
@@ -118,6 +123,8 @@ function portSpec(p: Row, ifaceByUuid: Map<string, Row>): OvsPortSpec {
       const spec: OvsInterfaceSpec = { name: String(i.name), type: String(i.type) === 'internal' ? 'internal' : '' };
       const mtu = num(i.mtu_request as Datum);
       if (mtu !== undefined) spec.mtu = mtu;
+      const mac = str(i.mac_in_use as Datum);
+      if (spec.type === 'internal' && mac) spec.mac = mac;
       return spec;
     })
     .sort((a, b) => a.name.localeCompare(b.name));
