@@ -87,6 +87,8 @@ export function networkDevices(desired: Config, running: Config): string[] {
  */
 export function planFor(snapshot: Snapshot, running: Config, desired: Config, owned: ReadonlySet<string>, datapath: string): Step[] {
   const want = layoutOf(desired, running);
+  // Without IPv6 in the kernel there are no IPv6 sysctls to set.
+  if (snapshot.ipv6 === false) for (const l of Object.values(want.links)) delete l.ipv6conf;
   const scope = new Set([...Object.keys(want.links), ...Object.keys(layoutOf(running, emptyConfig()).links), ...owned]);
   const takeDefault = new Set(want.routes.filter((r) => r.dst === 'default' && r.table === 'main').map((r) => r.family));
   // Tables of static networks only: a DHCP network's table is filled by its client.

@@ -2,6 +2,7 @@
 // (links with details, addresses and counters; IPv4 and IPv6 routes of every table; rules),
 // plus the nameservers of the resolv.conf netswitch manages.
 import type { OvsSnapshot } from '../model/ovs.ts';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Address, DhcpClient, Ipv6Conf, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
 import { readNameservers, resolvConfPath } from '../ip/resolv.ts';
@@ -94,6 +95,7 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
     routes: [...routes4.map((r) => toRoute(r, 4)), ...routes6.map((r) => toRoute(r, 6))],
     rules: [...rules4.map((r) => toRule(r, 4)), ...rules6.map((r) => toRule(r, 6))],
     nameservers,
+    ipv6: existsSync('/proc/sys/net/ipv6'),
   };
   if (ovs) snapshot.ovs = ovs;
   if (dhcp) snapshot.dhcp = dhcp;

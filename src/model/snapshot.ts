@@ -93,6 +93,8 @@ export interface Snapshot {
   ovs?: OvsSnapshot;
   /** netswitch's running DHCP clients (read from its state dir). */
   dhcp?: readonly DhcpClient[];
+  /** The kernel has IPv6 (not built without it, not disabled). */
+  ipv6?: boolean;
   /** IPv6 autoconfiguration sysctls of the devices asked for (accept_ra, autoconf). */
   ipv6conf?: Readonly<Record<string, Ipv6Conf>>;
 }
