@@ -33,6 +33,7 @@ export async function startDhcp(stateDir: string, c: DhcpClient): Promise<void> 
   // dhclient.conf: how long to try; what to ask for is dhclient's default set.
   await writeFile(f.conf, `timeout ${timeout};\nretry 60;\ninitial-interval 1;\n`);
   await writeFile(f.params, JSON.stringify(c));
+  if (c.family === 6) await linkLocalReady(c.dev, timeout);
   const argv = ['dhclient', `-${c.family}`, '-1', '-cf', f.conf, '-sf', SCRIPT, '-lf', f.lease, '-pf', f.pid, ...scriptEnv(c), c.dev];
   const r = await run(argv, { check: false, timeoutMs: (timeout + 15) * 1000 });
   if (r.code !== 0) {
@@ -41,6 +42,21 @@ export async function startDhcp(stateDir: string, c: DhcpClient): Promise<void> 
       hint: 'check that a DHCP server answers on that network (NETSWITCH_DHCP_TIMEOUT sets how long to wait)',
       context: { stderr: r.stderr.slice(-2000) },
     });
+  }
+}
+
+/**
+ * DHCPv6 talks from the link-local address, which stays tentative until duplicate address
+ * detection is done (seconds on an interface just brought up); dhclient -6 fails before that.
+ */
+async function linkLocalReady(dev: string, timeoutS: number): Promise<void> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const r = await run(['ip', '-6', '-json', 'addr', 'show', 'dev', dev, 'scope', 'link'], { check: false });
+    const infos: { tentative?: boolean }[] = r.code === 0 ? ((JSON.parse(r.stdout || '[]') as { addr_info?: { tentative?: boolean }[] }[])[0]?.addr_info ?? []) : [];
+    if (infos.some((a) => !a.tentative)) return;
+    if (Date.now() >= deadline) return; // dhclient will say what is wrong
+    await new Promise((res) => setTimeout(res, 200));
   }
 }
 
@@ -63,7 +79,9 @@ export async function stopDhcp(stateDir: string, c: DhcpClient): Promise<void> {
   if (isRunning(f.pid)) {
     await run(['dhclient', `-${c.family}`, '-x', '-sf', SCRIPT, '-pf', f.pid, '-lf', f.lease, ...scriptEnv(c), c.dev], { check: false, timeoutMs: 15_000 });
   }
-  await Promise.all([f.pid, f.lease, f.conf, f.params].map((file) => rm(file, { force: true })));
+  // The lease file stays: it holds the client's DUID, so a client started again (a rollback)
+  // is the same client to the server and gets the same address back.
+  await Promise.all([f.pid, f.conf, f.params].map((file) => rm(file, { force: true })));
 }
 
 /** The clients of ours that run now. */

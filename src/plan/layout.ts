@@ -176,7 +176,7 @@ export function layoutOf(config: Config, previous: Config): Layout {
 
   // NICs the previous config used and this one does not: back to a plain NIC.
   for (const name of nicsOf(previous)) {
-    links[name] ??= { name, kind: 'nic', mtu: DEFAULT_MTU, addresses: [] };
+    links[name] ??= { name, kind: 'nic', mtu: DEFAULT_MTU, addresses: [], ipv6conf: { accept_ra: '1', autoconf: '1' } };
   }
   return { links, routes, rules, dhcp, ...(nameservers ? { nameservers } : {}) };
 }
@@ -253,7 +253,8 @@ export function layoutFromSnapshot(
   }
   const routes: RouteSpec[] = [];
   for (const r of snapshot.routes) {
-    if (!r.dev || (r.type ?? 'unicast') !== 'unicast' || dhcpDevs.has(r.dev)) continue;
+    // Routes the kernel derives, or learns from router advertisements, are not configuration.
+    if (!r.dev || (r.type ?? 'unicast') !== 'unicast' || dhcpDevs.has(r.dev) || (r.protocol !== undefined && !['boot', 'static'].includes(r.protocol))) continue;
     const inOurTable = tables.has(r.table) && r.protocol !== 'kernel';
     const defaultRoute = r.dst === 'default' && r.gateway && r.table === 'main' && (r.dev in links || takeDefault.has(r.family));
     if (inOurTable || defaultRoute) routes.push({ family: r.family, dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: r.dev, table: r.table });

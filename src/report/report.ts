@@ -71,6 +71,7 @@ export function ipInfo(snapshot: Snapshot, name: string): IpInfo {
   const v6 = link?.addresses.filter((a) => a.family === 6 && a.scope !== 'link') ?? [];
   const gw = (family: 4 | 6) => snapshot.routes.find((r) => r.family === family && r.dst === 'default' && r.dev === name && r.table === 'main')?.gateway ?? '';
   const [addr, prefix] = (v4[0]?.cidr ?? '/').split('/');
+  const client = (family: 4 | 6) => (snapshot.dhcp ?? []).some((c) => c.dev === name && c.family === family);
   return {
     addr,
     netmask: prefix ? prefixToNetmask(Number(prefix)) : '',
@@ -78,9 +79,10 @@ export function ipInfo(snapshot: Snapshot, name: string): IpInfo {
     ipv6addrs: v6.map((a) => a.cidr),
     gateway: gw(4),
     ipv6gateway: gw(6),
-    dhcpv4: v4.some((a) => a.dynamic),
-    dhcpv6: false,
-    ipv6autoconf: v6.some((a) => a.dynamic),
+    dhcpv4: client(4) || v4.some((a) => a.dynamic),
+    dhcpv6: client(6),
+    // SLAAC addresses are dynamic /64s (a DHCPv6 lease is a /128); the sysctl says it when known.
+    ipv6autoconf: snapshot.ipv6conf?.[name] ? snapshot.ipv6conf[name].autoconf === '1' : v6.some((a) => a.dynamic && a.cidr.endsWith('/64')),
     ipv4defaultroute: gw(4) !== '',
   };
 }

@@ -23,12 +23,18 @@ async function clientPids(h: SandboxHarness): Promise<number[]> {
   return pids.filter((p) => p > 0);
 }
 
+async function requestFile(h: SandboxHarness, yaml: string): Promise<string> {
+  const file = join(h.sb.dir, `request-${Date.now()}.yaml`);
+  await writeFile(file, yaml);
+  return file;
+}
+
 async function addrs(h: SandboxHarness, dev: string): Promise<Json[]> {
   const [link]: Json[] = await h.ipJson(['addr', 'show', 'dev', dev]);
   return (link?.addr_info ?? []).filter((a: Json) => a.family === 'inet');
 }
 
-describe('DHCPv4 through dnsmasq', { skip: skipUnlessRoot }, () => {
+describe('DHCPv4 and DHCPv6 through dnsmasq', { skip: skipUnlessRoot }, () => {
   let h: SandboxHarness;
   before(async () => {
     await cleanupLeftovers('td');
@@ -44,6 +50,17 @@ describe('DHCPv4 through dnsmasq', { skip: skipUnlessRoot }, () => {
       'wire',
     );
     assert.equal(dnsmasq.code, 0, dnsmasq.stderr);
+    // DHCPv6 (with router advertisements) on the eth2 cable.
+    await h.sh(['ip', 'addr', 'add', '2001:db8:9::1/64', 'dev', 'peer2'], 'wire');
+    const dnsmasq6 = await h.sh(
+      [
+        'dnsmasq', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--port=0', '--interface=peer2', '--bind-interfaces', '--except-interface=lo',
+        '--dhcp-range=2001:db8:9::100,2001:db8:9::1ff,64,1h', '--enable-ra', `--dhcp-leasefile=${d}/leases6`, `--pid-file=${d}/dnsmasq6.pid`, '--user=root',
+        `--log-facility=${d}/dnsmasq6.log`,
+      ],
+      'wire',
+    );
+    assert.equal(dnsmasq6.code, 0, dnsmasq6.stderr);
   });
   // dnsmasq and every dhclient live in the sandbox's namespaces: down() stops them by pid.
   after(async () => h?.down());
@@ -97,6 +114,25 @@ networks:
     assert.equal(r.code, 3, r.stderr);
     assert.deepEqual(await clientPids(h), []);
     assert.equal(await hostState(h), before);
+  });
+
+  test('DHCPv6: a leased address, reported; removal stops the client and takes the address', async () => {
+    const r = await h.sh(['env', 'NETSWITCH_DHCP_TIMEOUT=20', BIN, 'apply', await requestFile(h, 'networks:\n  d6: { nic: eth2, bridged: false, dhcpv6: true }\n')]);
+    assert.equal(r.code, 0, r.stderr);
+    const [link]: Json[] = await h.ipJson(['-6', 'addr', 'show', 'dev', 'eth2', 'scope', 'global']);
+    // (ip -json shows the addresses the scope filter leaves out as empty objects)
+    const leased = (link?.addr_info ?? []).filter((a: Json) => a.local).map((a: Json) => `${a.local}/${a.prefixlen}`);
+    assert.equal(leased.length, 1, JSON.stringify(link));
+    assert.match(leased[0], /^2001:db8:9::1[0-9a-f]{2}\/128$/);
+    const show = JSON.parse((await h.cli(['-o', 'json', 'show'])).stdout);
+    assert.equal(show.capabilities.networks.d6.dhcpv6, true);
+    assert.equal(show.capabilities.networks.d6.ipv6autoconf, false);
+    const pids = await clientPids(h);
+    const rm = await h.cli(['apply', '-'], { input: 'networks: { d6: { remove: true } }' });
+    assert.equal(rm.code, 0, rm.stderr);
+    for (const pid of pids) assert.equal(await isRunning(pid), false);
+    const [after]: Json[] = await h.ipJson(['-6', 'addr', 'show', 'dev', 'eth2', 'scope', 'global']);
+    assert.deepEqual((after?.addr_info ?? []).filter((a: Json) => a.local), []);
   });
 
   test('no lease within the timeout: the apply fails and is rolled back', async () => {
