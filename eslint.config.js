@@ -10,7 +10,15 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-imports': ['error', { paths: [{ name: 'child_process', message: 'Run programs through src/sys/run.ts.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'child_process', message: 'Run programs through src/sys/run.ts.' },
+            { name: 'node:child_process', message: 'Run programs through src/sys/run.ts.' },
+          ],
+        },
+      ],
       eqeqeq: ['error', 'smart'],
     },
   },

@@ -71,7 +71,10 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     await state.writeJson('journal.json', journal);
     lap('checkpoint');
     // The audit log: every change as the command that would do the same, one per line, with why.
-    const lines = change.steps.flatMap((step, i) => commandsOf(step).map((c) => `${c}  # step ${i + 1}: ${describeStep(step)}`));
+    const lines = change.steps.flatMap((step, i) => {
+      const why = describeStep(step);
+      return commandsOf(step).map((c) => `${c}  # step ${i + 1}: ${why}`);
+    });
     for (const line of lines) log.debug(line);
     await state.appendLog([`# ${journal.startedAt} apply ${journal.id} by pid ${process.pid}: ${change.steps.length} steps`, ...lines]);
 

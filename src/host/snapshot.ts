@@ -2,8 +2,7 @@
 // (links with details, addresses and counters; IPv4 and IPv6 routes of every table; rules),
 // plus the nameservers of the resolv.conf netswitch manages.
 import type { OvsSnapshot } from '../model/ovs.ts';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Address, DhcpClient, Ipv6Conf, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
 import { readNameservers, resolvConfPath } from '../ip/resolv.ts';
 import { run, runJson } from '../sys/run.ts';
@@ -111,19 +110,20 @@ async function ipv6Json<T>(argv: string[]): Promise<T | []> {
   return JSON.parse(r.stdout || '[]') as T;
 }
 
-/** Per device, from /proc/sys (a device without IPv6, or gone, has none). */
+/**
+ * Per device, from /proc/sys (a device without IPv6, or gone, has none). Synchronous on
+ * purpose: a /proc read never blocks, and thousands of them through the thread pool cost more
+ * than the reads themselves.
+ */
 async function readIpv6Conf(devs: Iterable<string>): Promise<Record<string, Ipv6Conf>> {
   const out: Record<string, Ipv6Conf> = {};
-  await Promise.all(
-    [...new Set(devs)].map(async (dev) => {
-      try {
-        const [acceptRa, autoconf] = await Promise.all(['accept_ra', 'autoconf'].map((k) => readFile(ipv6ConfPath(dev, k), 'utf8')));
-        out[dev] = { accept_ra: acceptRa.trim(), autoconf: autoconf.trim() };
-      } catch {
-        // no IPv6 on it
-      }
-    }),
-  );
+  for (const dev of new Set(devs)) {
+    try {
+      out[dev] = { accept_ra: readFileSync(ipv6ConfPath(dev, 'accept_ra'), 'utf8').trim(), autoconf: readFileSync(ipv6ConfPath(dev, 'autoconf'), 'utf8').trim() };
+    } catch {
+      // no IPv6 on it
+    }
+  }
   return out;
 }
 

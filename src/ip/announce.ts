@@ -1,12 +1,35 @@
-// After an address moves to another device (a network changes switch, or a bridge is
-// re-created) the neighbours still map it to the old MAC. A gratuitous ARP tells them at once;
-// it is best effort and not waited for (arping lingers ~1 s after sending).
-import { launch } from '../sys/run.ts';
+// After an address appears on a device (a new network, one moved to another switch, a bridge
+// re-created) neighbours may still map it to an old MAC, or a switch's table to another port:
+// a gratuitous ARP tells them at once, as network managers do. It is best effort and must not
+// slow the apply down — one arping process per address costs ~20 ms to start and lingers ~1 s —
+// so one detached announcer process (this file, run as a program) sends them all, a few at a
+// time, after netswitch has returned.
+import { launch, run } from '../sys/run.ts';
 
-export function announceAddresses(addresses: readonly { dev: string; cidr: string }[]): void {
-  for (const { dev, cidr } of addresses) {
-    const [ip] = cidr.split('/');
-    if (ip.includes(':')) continue; // IPv6 neighbours learn from unsolicited NAs the kernel sends
-    launch(['arping', '-q', '-U', '-c', '1', '-I', dev, ip]);
-  }
+export interface Announcement {
+  dev: string;
+  cidr: string;
+}
+
+const CONCURRENCY = 16;
+
+export function announceAddresses(addresses: readonly Announcement[]): void {
+  const v4 = addresses.filter((a) => !a.cidr.includes(':')); // IPv6 neighbours learn from the unsolicited NAs the kernel sends
+  if (v4.length === 0) return;
+  launch([process.execPath, '--disable-warning=ExperimentalWarning', import.meta.filename, JSON.stringify(v4)]);
+}
+
+async function announceAll(list: Announcement[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const { dev, cidr } = list[next++];
+      await run(['arping', '-q', '-U', '-c', '1', '-I', dev, cidr.split('/')[0]], { check: false, timeoutMs: 5000 }).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, list.length) }, worker));
+}
+
+if (process.argv[1] === import.meta.filename && process.argv[2]) {
+  await announceAll(JSON.parse(process.argv[2]) as Announcement[]);
 }

@@ -149,7 +149,7 @@ export function invertOvs(step: OvsStep): OvsStep {
 export function describeOvsStep(step: OvsStep): string {
   switch (step.op) {
     case 'ovs.br.add':
-      return `create OVS bridge ${step.bridge.name} with ports ${Object.keys(step.bridge.ports).join(', ') || '(none)'}`;
+      return `create OVS bridge ${step.bridge.name} with ${describePorts(Object.keys(step.bridge.ports))}`;
     case 'ovs.br.del':
       return `delete OVS bridge ${step.bridge.name}`;
     case 'ovs.br.set':
@@ -163,6 +163,12 @@ export function describeOvsStep(step: OvsStep): string {
     case 'ovs.iface.set':
       return `set OVS interface ${step.name} mtu ${step.from.mtu ?? '(auto)'} -> ${step.to.mtu ?? '(auto)'}`;
   }
+}
+
+function describePorts(names: string[]): string {
+  if (names.length === 0) return 'no ports';
+  // A bridge of a thousand networks is described by its size, not a thousand names.
+  return names.length <= 8 ? `ports ${names.join(', ')}` : `${names.length} ports (${names.slice(0, 3).join(', ')}, ...)`;
 }
 
 function portKind(p: OvsPortSpec): string {

@@ -2,7 +2,7 @@
 // apply; see ARCHITECTURE.md for the measured gain). On failure, ip reports the line that
 // failed; mapping lines back to steps tells exactly which steps took effect.
 import { ErrorCode, NetswitchError } from '../../model/errors.ts';
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import { ipv6ConfPath } from '../../host/snapshot.ts';
 import { writeNameservers } from '../../ip/resolv.ts';
 import { type LinuxStep, describeStep, ipBatchLines, ipFamilyOf } from '../../plan/steps.ts';
@@ -68,7 +68,8 @@ async function executeFiles(steps: readonly LinuxStep[], faultAt: number | undef
     try {
       if (i === faultAt) throw new NetswitchError(ErrorCode.Command, `step (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`);
       if (step.op === 'dns.set') await writeNameservers(step.to);
-      else if (step.op === 'sysctl.set') await writeFile(ipv6ConfPath(step.dev, step.key), step.to);
+      // /proc/sys writes never block: synchronous, as thousands of them go faster that way.
+      else if (step.op === 'sysctl.set') writeFileSync(ipv6ConfPath(step.dev, step.key), step.to);
     } catch (e) {
       const error = e instanceof NetswitchError ? e : new NetswitchError(ErrorCode.Host, `step (${describeStep(step)}) failed: ${(e as Error).message}`, { cause: e, hint: 'check the file and its permissions' });
       if (!force) return { completed: i, error };
@@ -78,16 +79,34 @@ async function executeFiles(steps: readonly LinuxStep[], faultAt: number | undef
   return { completed: steps.length, ...(firstError ? { error: firstError } : {}) };
 }
 
+/** How many link.del steps start at i (a fault-injected step ends the run before it). */
+function deletionRun(steps: readonly LinuxStep[], i: number, faultAt: number | undefined): number {
+  let n = 0;
+  while (i + n < steps.length && steps[i + n].op === 'link.del' && i + n !== faultAt) n++;
+  return n;
+}
+
 async function ipBatch(steps: readonly LinuxStep[], family: 6 | undefined, options: ExecuteOptions): Promise<ExecuteResult> {
   if (steps.length === 0) return { completed: 0 };
   const lines: string[] = [];
   const stepOfLine: number[] = [];
-  for (const [i, step] of steps.entries()) {
-    const stepLines = i === options.faultAt ? [FAULT_LINE] : ipBatchLines(step);
-    for (const line of stepLines) {
-      lines.push(line.map(batchQuote).join(' '));
-      stepOfLine.push(i);
+  const push = (line: string[], step: number) => {
+    lines.push(line.map(batchQuote).join(' '));
+    stepOfLine.push(step);
+  };
+  for (let i = 0; i < steps.length; i++) {
+    const run = deletionRun(steps, i, options.faultAt);
+    if (run > 1) {
+      // Deleting devices one by one costs ~37 ms each; put in a group of their own and deleted
+      // together, ~17 ms (ARCHITECTURE.md). A failure of the group delete counts against the
+      // run's last step, so a rollback undoes the whole run (what was not deleted is skipped).
+      const group = String(2 ** 20 + Math.floor(Math.random() * (2 ** 31 - 2 ** 20)));
+      for (let j = i; j < i + run; j++) push(['link', 'set', 'dev', (steps[j] as { link: { name: string } }).link.name, 'group', group], j);
+      push(['link', 'del', 'group', group], i + run - 1);
+      i += run - 1;
+      continue;
     }
+    for (const line of i === options.faultAt ? [FAULT_LINE] : ipBatchLines(steps[i])) push(line, i);
   }
   const argv = ['ip', ...(family === 6 ? ['-6'] : []), ...(options.force ? ['-force'] : []), '-batch', '-'];
   const result = await run(argv, { input: `${lines.join('\n')}\n`, check: false, timeoutMs: 600_000 });

@@ -3,12 +3,14 @@
 // every interface it touched came up without an error.
 import { ErrorCode, NetswitchError, isNetswitchError } from '../../model/errors.ts';
 import {
+  type Datum,
   type Operation,
   type OvsdbClient,
   type Row,
   del,
   deleteFrom,
   eq,
+  fromOptional,
   insert,
   insertInto,
   mutate,
@@ -21,7 +23,7 @@ import {
   uuid,
   wait,
 } from '../../ovsdb/index.ts';
-import { OWNER_KEY, OWNER_VALUE, type OvsPortSpec, type OvsStep, describeOvsStep, ovsVsctl } from '../../plan/ovs.ts';
+import { OWNER_KEY, OWNER_VALUE, type OvsPortSpec, type OvsStep } from '../../plan/ovs.ts';
 import type { Log } from '../../sys/log.ts';
 import { DB, type OvsState, readOvs } from './state.ts';
 
@@ -39,10 +41,7 @@ export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[],
   if (steps.length === 0) return;
   const state = await readOvs(client);
   const ops = new TransactionBuilder(state, options.tolerant ?? false);
-  for (const step of steps) {
-    for (const line of ovsVsctl(step)) options.log?.debug(`${line}  # ${describeOvsStep(step)}`);
-    ops.add(step);
-  }
+  for (const step of steps) ops.add(step);
   ops.ops.push(mutate('Open_vSwitch', [], [mutation('next_cfg', '+=', 1)]), select('Open_vSwitch', [], ['next_cfg']));
   let results;
   try {
@@ -72,15 +71,18 @@ async function waitForVswitchd(client: OvsdbClient, nextCfg: number, timeoutMs: 
 
 async function checkInterfaces(client: OvsdbClient, names: ReadonlySet<string>): Promise<void> {
   if (names.size === 0) return;
-  const state = await readOvs(client);
+  // Only what the check needs: one select of three columns, not the whole database.
+  const [result] = await client.transact(DB, [select('Interface', [], ['name', 'error', 'ofport'])] as const);
   const problems: string[] = [];
-  for (const name of names) {
-    const iface = state.interfaces[name];
-    if (!iface) continue; // deleted by this transaction
+  for (const row of result.rows) {
+    const name = String(row.name);
+    if (!names.has(name)) continue; // not touched, or deleted by this transaction
+    const error = fromOptional(row.error as Datum);
+    const ofport = fromOptional(row.ofport as Datum);
     // As ovs-vsctl does: no OpenFlow port number means ovs-vswitchd could not set it up
     // (its bridge failed, e.g. a datapath type this host lacks).
-    if (iface.error) problems.push(`${name}: ${iface.error}`);
-    else if (iface.ofport === undefined || iface.ofport === -1) problems.push(`${name}: ovs-vswitchd could not set it up (see its log)`);
+    if (typeof error === 'string') problems.push(`${name}: ${error}`);
+    else if (ofport === undefined || ofport === -1) problems.push(`${name}: ovs-vswitchd could not set it up (see its log)`);
   }
   if (problems.length) {
     throw new NetswitchError(ErrorCode.Ovsdb, `Open vSwitch refused interfaces: ${problems.join('; ')}`, {
