@@ -229,7 +229,7 @@ program
   });
 
 async function loadReport() {
-  const { openOvs, readHost } = await import('../engine/apply.ts');
+  const { openOvs, readHost } = await import('../engine/host.ts');
   const { StateDir } = await import('../engine/state.ts');
   const { buildReport } = await import('../report/report.ts');
   const state = new StateDir((await engineOptions()).stateDir);

@@ -1,12 +1,12 @@
-// The engine's view of the host: the kernel through `ip -json`, and Open vSwitch through
-// OVSDB when its server answers.
+// The engine's view of the host: the kernel through `ip -json`, Open vSwitch through OVSDB
+// when its server answers, netswitch's DHCP clients. The OVSDB client and the DHCP code are
+// loaded only when needed: `netswitch show` on a legacy host should not pay for them.
 import { existsSync } from 'node:fs';
 import { readSnapshot } from '../host/snapshot.ts';
 import type { OvsSnapshot } from '../model/ovs.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
-import { runningClients } from '../ip/dhcp.ts';
-import { connectOvs, ovsdbTarget, readOvs } from '../switch/ovs/state.ts';
+import { ovsdbTarget } from '../switch/ovs/target.ts';
 
 /**
  * Connects to OVSDB when its socket is there. Without it the host is legacy-only; a request
@@ -16,6 +16,7 @@ export async function openOvs(): Promise<OvsdbClient | undefined> {
   const target = ovsdbTarget();
   if (target.startsWith('unix:') && !existsSync(target.slice(5))) return undefined;
   try {
+    const { connectOvs } = await import('../switch/ovs/state.ts');
     return await connectOvs();
   } catch {
     return undefined;
@@ -40,8 +41,8 @@ export function readHost(ovs?: OvsdbClient, options: { stats?: boolean; stateDir
   const { stateDir, ...rest } = options;
   return readSnapshot({
     ...rest,
-    readOvs: ovs ? async () => toOvsSnapshot(await readOvs(ovs)) : undefined,
-    readDhcp: stateDir ? () => runningClients(stateDir) : undefined,
+    readOvs: ovs ? async () => toOvsSnapshot(await (await import('../switch/ovs/state.ts')).readOvs(ovs)) : undefined,
+    readDhcp: stateDir ? async () => (await import('../ip/dhcp.ts')).runningClients(stateDir) : undefined,
   });
 }
 

@@ -22,6 +22,7 @@ import {
 } from './config.ts';
 import { parseBondOptions } from './bond-options.ts';
 import { hintFor } from './hints.ts';
+import { netmaskToPrefix } from './ip.ts';
 
 const TOP_LEVEL = ['networks', 'bondings', 'options'];
 
@@ -222,12 +223,4 @@ function canonicalBond(a: BondAttrs, path: string, issues: Issue[]): Bond {
   return bond;
 }
 
-export function netmaskToPrefix(mask: string): number | undefined {
-  const bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
-}
-
-export function prefixToNetmask(prefix: number): string {
-  const n = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
-}
+export { netmaskToPrefix, prefixToNetmask } from './ip.ts';

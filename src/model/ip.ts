@@ -56,3 +56,13 @@ function compressIpv6(groups: number[]): string {
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
+
+export function netmaskToPrefix(mask: string): number | undefined {
+  const bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+}
+
+export function prefixToNetmask(prefix: number): string {
+  const n = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}

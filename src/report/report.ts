@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { bridgeOptsFromInfo } from '../model/bridge-options.ts';
 import { BOND_DEFAULTS, bondOptionsFromInfo, formatBondOptions } from '../model/bond-options.ts';
-import { prefixToNetmask } from '../model/canonicalize.ts';
+import { prefixToNetmask } from '../model/ip.ts';
 import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 import { networkIface, vlanDeviceName } from '../plan/layout.ts';
@@ -26,7 +26,8 @@ export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: S
 
 export function capabilities(snapshot: Snapshot, running: Config): Capabilities {
   const links = Object.values(snapshot.links);
-  const portsOf = (name: string) => links.filter((l) => l.master === name).map((l) => l.name).sort();
+  const ports = portsByMaster(snapshot);
+  const portsOf = (name: string) => ports.get(name) ?? [];
   const ip = (name: string) => ipInfo(snapshot, name);
   const caps: Capabilities = { nics: {}, bondings: {}, vlans: {}, bridges: {}, networks: {}, nameservers: [...snapshot.nameservers], supportsIPv6: existsSync('/proc/net/if_inet6') };
   for (const l of links) {
@@ -65,11 +66,33 @@ function bondOptsReported(l: Link): Record<string, string> {
   return Object.fromEntries(Object.entries(all).filter(([k, v]) => k === 'mode' || (v !== '' && BOND_DEFAULTS[k] !== undefined && BOND_DEFAULTS[k] !== v)));
 }
 
+/** Each master's ports, sorted: one pass over the links instead of one per bridge. */
+function portsByMaster(snapshot: Snapshot): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const l of Object.values(snapshot.links)) if (l.master) out.set(l.master, [...(out.get(l.master) ?? []), l.name]);
+  for (const list of out.values()) list.sort();
+  return out;
+}
+
+/** Main-table default gateways by device and family, computed once per snapshot. */
+const gatewayCache = new WeakMap<Snapshot, Map<string, string>>();
+function defaultGateway(snapshot: Snapshot, dev: string, family: 4 | 6): string {
+  let map = gatewayCache.get(snapshot);
+  if (!map) {
+    map = new Map();
+    for (const r of snapshot.routes) {
+      if (r.dst === 'default' && r.table === 'main' && r.dev && r.gateway && !map.has(`${r.family}/${r.dev}`)) map.set(`${r.family}/${r.dev}`, r.gateway);
+    }
+    gatewayCache.set(snapshot, map);
+  }
+  return map.get(`${family}/${dev}`) ?? '';
+}
+
 export function ipInfo(snapshot: Snapshot, name: string): IpInfo {
   const link = snapshot.links[name];
   const v4 = link?.addresses.filter((a) => a.family === 4) ?? [];
   const v6 = link?.addresses.filter((a) => a.family === 6 && a.scope !== 'link') ?? [];
-  const gw = (family: 4 | 6) => snapshot.routes.find((r) => r.family === family && r.dst === 'default' && r.dev === name && r.table === 'main')?.gateway ?? '';
+  const gw = (family: 4 | 6) => defaultGateway(snapshot, name, family);
   const [addr, prefix] = (v4[0]?.cidr ?? '/').split('/');
   const client = (family: 4 | 6) => (snapshot.dhcp ?? []).some((c) => c.dev === name && c.family === family);
   return {
@@ -116,11 +139,12 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
   const networks: Record<string, Record<string, unknown>> = {};
   const bondings: Record<string, Record<string, unknown>> = {};
   const links = snapshot.links;
+  const ports = portsByMaster(snapshot);
   for (const name of Object.keys(running.bondings).sort()) {
     const bond = links[name];
     if (bond?.kind !== 'bond') continue;
     const entry: Record<string, unknown> = {
-      nics: Object.values(links).filter((l) => l.master === name).map((l) => l.name).sort(),
+      nics: ports.get(name) ?? [],
       options: formatBondOptions(bondOptsReported(bond)),
       switch: 'legacy',
     };
@@ -135,7 +159,7 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
     const bridge = links[name];
     if (net.bridged && bridge?.kind === 'bridge') {
       iface = bridge;
-      lower = Object.values(links).find((l) => l.master === name && (l.kind === 'nic' || l.kind === 'bond' || l.kind === 'vlan'));
+      lower = (ports.get(name) ?? []).map((p) => links[p]).find((l) => l.kind === 'nic' || l.kind === 'bond' || l.kind === 'vlan');
       entry.bridged = true;
       entry.stp = Number(bridge.info.stp_state) !== 0;
       if (net.multicastSnooping !== undefined) entry.multicastSnooping = Number(bridge.info.mcast_snooping) !== 0;

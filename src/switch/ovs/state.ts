@@ -5,7 +5,6 @@ import {
   type Atom,
   type Datum,
   OvsdbClient,
-  type OvsdbTarget,
   type Row,
   fromMap,
   fromOptional,
@@ -16,16 +15,11 @@ import {
 } from '../../ovsdb/index.ts';
 import type { OvsBridgeSpec, OvsInterfaceSpec, OvsPortSpec, OvsSnapshot } from '../../model/ovs.ts';
 import { OWNER_KEY, OWNER_VALUE } from '../../plan/ovs.ts';
+import { ovsdbTarget } from './target.ts';
 
 export const DB = 'Open_vSwitch';
 
-export function ovsdbTarget(): OvsdbTarget {
-  return (process.env.NETSWITCH_OVSDB ?? 'unix:/var/run/openvswitch/db.sock') as OvsdbTarget;
-}
-
-export function defaultDatapath(): string {
-  return process.env.NETSWITCH_OVS_DATAPATH ?? 'system';
-}
+export { defaultDatapath, ovsdbTarget } from './target.ts';
 
 export async function connectOvs(): Promise<OvsdbClient> {
   return OvsdbClient.connect(ovsdbTarget(), { timeoutMs: 30_000, connectTimeoutMs: 2_000 });
