@@ -295,7 +295,7 @@ describe('OVS switch: migration legacy -> ovs -> legacy', { skip: skipUnlessRoot
     await applied(h, setup('legacy'));
     assert.deepEqual(await linuxBridges(), ['ovirtmgmt', 'vmnet']);
     assert.deepEqual(await ownedRows(h, 'Bridge'), []);
-    await pingsWork(5_000);
+    await pingsWork(15_000);
   });
 
   test('a request moving only some networks to OVS is refused (mixed switch types) and changes nothing', async () => {
