@@ -3,6 +3,7 @@
 // independent tools (ip -d -json, /proc/net/bonding, ovs-dpctl) and traffic.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { configuredLinks } from '../lib/configured.ts';
 import { type Scenario, runScenario } from './scenario.ts';
 import { umlSkipReason } from './uml.ts';
 
@@ -12,23 +13,7 @@ type Json = any;
 
 /** ip -d -json addr, reduced to what configuration decides (as the host tier compares it). */
 function configured(links: Json[]): string {
-  const volatile = /timer|^root_|^bridge_id|^topology_change|active_slave|ad_info/;
-  return JSON.stringify(
-    links
-      .map((l) => ({
-        name: l.ifname,
-        kind: l.linkinfo?.info_kind ?? '',
-        master: l.master ?? null,
-        mtu: l.mtu,
-        mac: l.address,
-        up: l.flags.includes('UP'),
-        info: Object.fromEntries(Object.entries(l.linkinfo?.info_data ?? {}).filter(([k]) => !volatile.test(k))),
-        addrs: (l.addr_info ?? []).filter((a: Json) => a.scope !== 'link').map((a: Json) => `${a.local}/${a.prefixlen}`).sort(),
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
-    null,
-    1,
-  );
+  return JSON.stringify(configuredLinks(links), null, 1);
 }
 
 const bondsAndVlans: Scenario = {

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isRunning } from '../../../src/sandbox/sandbox.ts';
 import { type RunResult, run } from '../../../src/sys/run.ts';
 import type { SandboxHarness } from './harness.ts';
+import { hostState } from './host-state.ts';
 
 export interface WireOvs {
   /** `ovs-vsctl --db=<wire db> ARGS`; throws on failure. */
@@ -76,10 +77,8 @@ const COLUMNS: Record<string, string[]> = {
   Interface: ['name', 'type', 'mtu_request', 'options', 'other_config', 'external_ids'],
 };
 
-// ovsdb-client's and ip's JSON are loosely typed; the readers name the fields they use.
+// ovsdb-client's JSON is loosely typed; the reader names the fields it uses.
 type Datum = unknown;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
 
 /**
  * The host's Bridge, Port and Interface tables as `ovsdb-client dump` prints them, rows keyed
@@ -113,37 +112,6 @@ export async function ovsdbState(h: SandboxHarness): Promise<string> {
     state[table] = Object.fromEntries(rows.map((r) => [r.name as string, r]).sort(([a], [b]) => String(a).localeCompare(String(b))));
   }
   return JSON.stringify(state, null, 1);
-}
-
-/** The kernel as `ip` shows it, reduced as linux.test.ts does (what configuration decides). */
-export async function hostState(h: SandboxHarness): Promise<string> {
-  const links: Json[] = await h.ipJson(['-d', 'addr', 'show']);
-  const routes: Json[] = [...(await h.ipJson(['route', 'show', 'table', 'all'])), ...(await h.ipJson(['-6', 'route', 'show', 'table', 'all']))];
-  const rules: Json[] = [...(await h.ipJson(['rule', 'show'])), ...(await h.ipJson(['-6', 'rule', 'show']))];
-  const volatile = /timer|^root_|^bridge_id|^topology_change|active_slave|ad_info/;
-  return JSON.stringify(
-    {
-      links: links
-        .map((l) => ({
-          name: l.ifname,
-          kind: l.linkinfo?.info_kind ?? '',
-          master: l.master ?? null,
-          mtu: l.mtu,
-          mac: l.address,
-          up: l.flags.includes('UP'),
-          info: Object.fromEntries(Object.entries(l.linkinfo?.info_data ?? {}).filter(([k]) => !volatile.test(k))),
-          addrs: (l.addr_info ?? []).filter((a: Json) => a.scope !== 'link').map((a: Json) => `${a.local}/${a.prefixlen}`).sort(),
-        }))
-        .sort((a, b) => a.name.localeCompare(b.name)),
-      routes: routes
-        .filter((r) => r.protocol !== 'kernel' && r.table !== 'local')
-        .map((r) => `${r.table ?? 'main'} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''}`)
-        .sort(),
-      rules: rules.map((r) => JSON.stringify(r)).sort(),
-    },
-    null,
-    1,
-  );
 }
 
 /** Both halves of the host, for before/after equality. */
