@@ -1,8 +1,9 @@
 // From a request to the steps that would carry it out: parse, merge into the running config,
 // read the host, validate, plan. Changes nothing.
-import { type ChangeRequest, type Config, emptyConfig } from '../model/config.ts';
+import { type ChangeRequest, type Config, type Network, emptyConfig, southbound } from '../model/config.ts';
+import { type QosLayout, hostQosProblems, planQosPhases, qosLayoutOf } from '../qos/hfsc.ts';
 import { canonicalizeLenient } from '../model/canonicalize.ts';
-import { invalid } from '../model/errors.ts';
+import { type Issue, invalid } from '../model/errors.ts';
 import { mergeRequest } from '../model/merge.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
@@ -67,9 +68,21 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
       named: { networks: new Set(Object.keys(request.networks)), bondings: new Set(Object.keys(request.bondings)) },
     }),
   );
+  issues.push(...hostQosProblems(desired), ...foreignShaping(desired, snapshot));
   if (issues.length) throw invalid(issues);
   const datapath = options.ovsDatapath ?? defaultDatapath();
   return { request, running, desired, snapshot, owned, datapath, steps: planFor(snapshot, running, desired, owned, datapath) };
+}
+
+/** Shaping needs the root qdisc: a device that has someone else's cannot take it. */
+function foreignShaping(desired: Config, snapshot: Snapshot): Issue[] {
+  const issues: Issue[] = [];
+  for (const [name, net] of Object.entries(desired.networks)) {
+    const dev = southbound(net);
+    const other = dev !== undefined && net.hostQos ? snapshot.foreignQdiscs?.[dev] : undefined;
+    if (other) issues.push({ path: `networks.${name}.hostQos`, message: `${dev} already has a root qdisc that netswitch did not make (${other})`, hint: `remove it (tc qdisc del dev ${dev} root) or drop hostQos` });
+  }
+  return issues;
 }
 
 /** The devices networks sit on, now and after the change (whose IPv6 sysctls are managed). */
@@ -98,8 +111,16 @@ export function planFor(snapshot: Snapshot, running: Config, desired: Config, ow
   );
   const dhcpDevs = new Set([...(want.dhcp ?? []), ...(snapshot.dhcp ?? [])].map((c) => c.dev));
   const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, ovsLayoutOf(desired, datapath));
-  const { teardown, build } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables, dhcpDevs), want, recreatedPorts(ovsSteps));
-  return [...teardown, ...ovsSteps, ...build];
+  const { teardown, build, recreated } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables, dhcpDevs), want, recreatedPorts(ovsSteps));
+  // Shaping: torn down before the devices it sits on change, built once they are up again.
+  const qos = planQosPhases(ourShaping(snapshot, [...Object.values(desired.networks), ...Object.values(running.networks)]), qosLayoutOf(desired), recreated);
+  return [...qos.teardown, ...teardown, ...ovsSteps, ...build, ...qos.build];
+}
+
+/** The shaping the host has on devices netswitch's networks use (anything else is left alone). */
+function ourShaping(snapshot: Snapshot, networks: Network[]): QosLayout {
+  const devs = new Set(networks.map(southbound).filter((d): d is string => d !== undefined));
+  return { devs: Object.fromEntries(Object.entries(snapshot.qos?.devs ?? {}).filter(([dev]) => devs.has(dev))) };
 }
 
 /**

@@ -5,6 +5,7 @@
 // `diffSnapshots(before, after)` returning nothing.
 import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
+import { sameQos } from '../qos/hfsc.ts';
 
 const VOLATILE_INFO = new Set([
   ...Object.values(BRIDGE_OPTIONS)
@@ -86,6 +87,10 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
   for (const [dev, conf] of Object.entries(a.ipv6conf ?? {})) {
     const other = b.ipv6conf?.[dev];
     if (other && JSON.stringify(other) !== JSON.stringify(conf)) out.push(`${dev} IPv6 autoconfiguration: ${JSON.stringify(conf)} -> ${JSON.stringify(other)}`);
+  }
+  for (const dev of new Set([...Object.keys(a.qos?.devs ?? {}), ...Object.keys(b.qos?.devs ?? {})])) {
+    const pick = (s: Snapshot) => ({ devs: s.qos?.devs[dev] ? { [dev]: s.qos.devs[dev] } : {} });
+    if (!sameQos(pick(a), pick(b))) out.push(`traffic shaping on ${dev} differs`);
   }
   const clients = (s: Snapshot) => (s.dhcp ?? []).map((c) => `${c.dev} DHCPv${c.family}`);
   diffSets(clients(a), clients(b), 'DHCP client', out);

@@ -5,6 +5,8 @@ import type { OvsSnapshot } from '../model/ovs.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Address, DhcpClient, Ipv6Conf, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
 import { readNameservers, resolvConfPath } from '../ip/resolv.ts';
+import type { QosLayout } from '../qos/hfsc.ts';
+import { foreignRootQdiscs, qosDevicesOf, qosReadBatch, readQosAll } from '../qos/tc-read.ts';
 import { run, runJson } from '../sys/run.ts';
 
 interface IpAddrInfo {
@@ -76,7 +78,7 @@ export interface ReadOptions {
 
 export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
   const time = Date.now();
-  const [links, routes4, routes6, rules4, rules6, nameservers, ovs, dhcp, ipv6conf] = await Promise.all([
+  const [links, routes4, routes6, rules4, rules6, nameservers, ovs, dhcp, ipv6conf, tc] = await Promise.all([
     runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show']),
     runJson<IpRoute[]>(['ip', '-json', '-4', 'route', 'show', 'table', 'all']),
     ipv6Json<IpRoute[]>(['ip', '-json', '-6', 'route', 'show', 'table', 'all']),
@@ -86,6 +88,7 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
     options.readOvs?.(),
     options.readDhcp?.(),
     readIpv6Conf(options.ipv6confDevs ?? []),
+    readShaping(),
   ]);
   const internal = new Set(ovs ? Object.values(ovs.interfaces).filter((i) => i.type === 'internal').map((i) => i.name) : []);
   const snapshot: Snapshot = {
@@ -99,6 +102,8 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
   if (ovs) snapshot.ovs = ovs;
   if (dhcp) snapshot.dhcp = dhcp;
   if (Object.keys(ipv6conf).length) snapshot.ipv6conf = ipv6conf;
+  if (tc.qos) snapshot.qos = tc.qos;
+  if (Object.keys(tc.foreign).length) snapshot.foreignQdiscs = tc.foreign;
   return deepFreeze(snapshot);
 }
 
@@ -108,6 +113,22 @@ async function ipv6Json<T>(argv: string[]): Promise<T | []> {
   if (r.code !== 0 && /Address family not supported/.test(r.stderr)) return [];
   if (r.code !== 0) return runJson<T>(argv); // the same failure, reported as usual
   return JSON.parse(r.stdout || '[]') as T;
+}
+
+/**
+ * Traffic shaping: one `tc qdisc show` for all devices; classes and filters (one `tc -batch`)
+ * only where netswitch's HFSC qdisc is.
+ */
+async function readShaping(): Promise<{ qos?: QosLayout; foreign: Record<string, string> }> {
+  const qdiscs = (await run(['tc', 'qdisc', 'show'], { check: false })).stdout;
+  const foreign = foreignRootQdiscs(qdiscs);
+  const devs = qosDevicesOf(qdiscs);
+  if (devs.length === 0) return { foreign };
+  const batch = qosReadBatch(devs)
+    .map((line) => line.join(' '))
+    .join('\n');
+  const out = await run(['tc', '-batch', '-'], { input: `${batch}\n`, check: false });
+  return { qos: readQosAll(qdiscs, out.stdout), foreign };
 }
 
 /**

@@ -2,6 +2,7 @@
 // (validation, planning, report, rollback proof) sees the same picture.
 
 import type { OvsSnapshot } from './ovs.ts';
+import type { QosLayout } from '../qos/hfsc.ts';
 
 /** 'ovs': an Open vSwitch internal port (a network of the ovs switch, or a bridge's local port). */
 export type LinkKind = 'nic' | 'bridge' | 'bond' | 'vlan' | 'ovs' | 'other';
@@ -93,6 +94,10 @@ export interface Snapshot {
   ovs?: OvsSnapshot;
   /** netswitch's running DHCP clients (read from its state dir). */
   dhcp?: readonly DhcpClient[];
+  /** netswitch's traffic shaping (HFSC under handle 1389:), by device. */
+  qos?: QosLayout;
+  /** Root qdiscs that are not netswitch's and not the kernel's default, by device ("htb 1:"). */
+  foreignQdiscs?: Readonly<Record<string, string>>;
   /** The kernel has IPv6 (not built without it, not disabled). */
   ipv6?: boolean;
   /** IPv6 autoconfiguration sysctls of the devices asked for (accept_ra, autoconf). */

@@ -20,7 +20,11 @@ const NOT_OURS_TO_CREATE = new Set(['nic', 'ovs']);
  * The plan in two parts: what goes (teardown) and what comes (build). The engine runs the OVS
  * switch's transaction between them, so a device can move from one switch to the other.
  */
-export function planLinuxPhases(actual: Layout, desired: Layout, recreatedOvsPorts: ReadonlySet<string> = new Set()): { teardown: Step[]; build: Step[] } {
+export function planLinuxPhases(
+  actual: Layout,
+  desired: Layout,
+  recreatedOvsPorts: ReadonlySet<string> = new Set(),
+): { teardown: Step[]; build: Step[]; recreated: Set<string> } {
   const steps: Step[] = [];
   const cur = actual.links;
   const want = desired.links;
@@ -194,7 +198,7 @@ export function planLinuxPhases(actual: Layout, desired: Layout, recreatedOvsPor
   if (desired.nameservers && desired.nameservers.join(' ') !== (actual.nameservers ?? []).join(' ')) {
     steps.push({ op: 'dns.set', from: actual.nameservers ?? [], to: desired.nameservers });
   }
-  return { teardown, build: steps };
+  return { teardown, build: steps, recreated: new Set([...gone].filter((n) => want[n] !== undefined)) };
 }
 
 function sameRule(a: RuleSpec, b: RuleSpec): boolean {

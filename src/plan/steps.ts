@@ -6,11 +6,17 @@ import { shellQuote } from '../sys/run.ts';
 import type { DhcpClient } from '../model/snapshot.ts';
 import type { LinkSpec, RouteSpec, RuleSpec } from './layout.ts';
 import { type OvsStep, describeOvsStep, invertOvs, ovsVsctl } from './ovs.ts';
+import { type QosStep, describeQosStep, invertQos, isQosStep, tcCommands } from '../qos/hfsc.ts';
+
+export { isQosStep };
 
 export type LinkAttr = 'mtu' | 'up' | 'master' | 'mac';
 
-/** A step of either switch: Linux steps run through `ip -batch`, OVS steps as one OVSDB transaction. */
-export type Step = LinuxStep | OvsStep;
+/**
+ * A step of either switch: Linux steps run through `ip -batch` (shaping through `tc -batch`),
+ * OVS steps as one OVSDB transaction.
+ */
+export type Step = LinuxStep | OvsStep | QosStep;
 
 export function isOvsStep(step: Step): step is OvsStep {
   return step.op.startsWith('ovs.');
@@ -36,6 +42,7 @@ export type LinuxStep =
 
 export function invert(step: Step): Step {
   if (isOvsStep(step)) return invertOvs(step);
+  if (isQosStep(step)) return invertQos(step);
   switch (step.op) {
     case 'link.add':
       return { op: 'link.del', link: step.link };
@@ -77,6 +84,7 @@ export function undo(steps: readonly Step[]): Step[] {
 /** One sentence, for humans. */
 export function describeStep(step: Step): string {
   if (isOvsStep(step)) return describeOvsStep(step);
+  if (isQosStep(step)) return describeQosStep(step);
   switch (step.op) {
     case 'link.add':
       return `create ${step.link.kind} ${step.link.name}${step.link.vlan ? ` on ${step.link.vlan.link}` : ''} (mtu ${step.link.mtu})`;
@@ -213,6 +221,7 @@ function bondArgs(opts: Record<string, string>): string[] {
 /** The step as the commands that would do the same (`ip ...` or `ovs-vsctl ...`), for printing. */
 export function commandsOf(step: Step): string[] {
   if (isOvsStep(step)) return ovsVsctl(step);
+  if (isQosStep(step)) return tcCommands(step);
   if (step.op === 'dns.set') return [`# write ${step.to.map((n) => `nameserver ${n}`).join(', ') || 'no nameserver'} to resolv.conf`];
   if (step.op === 'sysctl.set') return [`sysctl -w net.ipv6.conf.${step.dev.replaceAll('.', '/')}.${step.key}=${step.to}`];
   if (step.op === 'dhcp.start') return [`dhclient -${step.client.family} -1 -sf dhclient-script -e NETSWITCH_TABLE=${step.client.table} ${step.client.dev}`];

@@ -152,6 +152,16 @@ export function foreignRootQdisc(qdiscText: string, dev?: string): string | unde
   return `${root.kind} ${root.handle}`;
 }
 
+/** Every device's foreign root qdisc (see foreignRootQdisc), from one `tc qdisc show` of all devices. */
+export function foreignRootQdiscs(qdiscText: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const q of qdiscLines(qdiscText)) {
+    if (!q.root || q.dev === undefined || q.handle === '0:' || (q.kind === 'hfsc' && q.handle === ROOT_HANDLE)) continue;
+    out[q.dev] = `${q.kind} ${q.handle}`;
+  }
+  return out;
+}
+
 /** Curves of a `tc class show` line from its words after the generic part ("rt m1 0bit d 0us m2 10Mbit ..."). */
 function parseCurves(words: string[]): Pick<TcClass, 'ls' | 'ul' | 'rt'> {
   const curves: Pick<TcClass, 'ls' | 'ul' | 'rt'> = {};

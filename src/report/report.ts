@@ -9,6 +9,7 @@ import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 import { networkIface, vlanDeviceName } from '../plan/layout.ts';
 import type { Capabilities, InterfaceStats, IpInfo, Report, Status } from '../model/report.ts';
+import { hostQosOfClass, qosClassOf } from '../qos/hfsc.ts';
 import { addOvsCapabilities, ovsKernelConfig, ovsStatistics } from './ovs.ts';
 
 export type { Capabilities, InterfaceStats, IpInfo, Report, Status };
@@ -180,6 +181,8 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
     }
     if (lower?.kind === 'nic') entry.nic = lower.name;
     else if (lower?.kind === 'bond') entry.bonding = lower.name;
+    const shaped = net.hostQos && lower && snapshot.qos ? qosClassOf(snapshot.qos, lower.name, entry.vlan as number | undefined) : undefined;
+    if (shaped) entry.hostQos = hostQosOfClass(shaped);
     entry.mtu = iface.mtu;
     const ip = ipInfo(snapshot, iface.name);
     const static4 = iface.addresses.find((a) => a.family === 4 && !a.dynamic);

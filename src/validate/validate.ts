@@ -137,8 +137,6 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     for (const key of Object.keys(net.bridgeOpts ?? {})) {
       if (!isSettableBridgeOption(key)) add(`${path}.custom.bridge_opts`, `unknown or read-only bridge option "${key}"`, 'use sysfs bridge option names such as forward_delay, multicast_snooping, multicast_router');
     }
-    // Refused rather than ignored until the HFSC shaping lands: a request must mean what it says.
-    if (net.hostQos) add(`${path}.hostQos`, 'hostQos (outbound HFSC shaping) is not supported by this version of netswitch', 'drop hostQos from the request for now');
     if (net.bridgeOpts && !net.bridged) add(`${path}.custom.bridge_opts`, 'bridge options on a bridgeless network', 'drop custom.bridge_opts or make the network bridged');
     // A bridged network (and every OVS network) makes a device named after it: a device of that
     // name must be netswitch's own (made for this network before), never a stranger's.

@@ -153,8 +153,70 @@ save show.json netswitch show -o json
   },
 };
 
+const hostQos: Scenario = {
+  name: 'netswitch hostQos: HFSC classes per network from a request, changed, rolled back, removed',
+  timeoutMs: 240_000,
+  script: String.raw`
+modprobe -a 8021q dummy bridge sch_hfsc sch_fq_codel cls_basic em_meta
+for i in 0 1; do ip link add eth$i type dummy; done
+cat > /tmp/qos.yaml <<'END'
+networks:
+  mgmt: { nic: eth0, ipaddr: 192.0.2.10, prefix: 24, hostQos: { out: { ls: { m2: 50 } } } }
+  vm100: { nic: eth0, vlan: 100, hostQos: { out: { ls: { m2: 20 }, ul: { m2: 20000000 } } } }
+END
+netswitch apply /tmp/qos.yaml
+save classes-1.txt tc class show dev eth0
+save filters-1.txt tc filter show dev eth0
+save replan.json netswitch -o json plan /tmp/qos.yaml
+save show.json netswitch show -o json
+cat > /tmp/qos2.yaml <<'END'
+networks:
+  vm100: { nic: eth0, vlan: 100, hostQos: { out: { ls: { m2: 20 }, ul: { m2: 30000000 } } } }
+END
+# The change with a refusal injected at its last step: rolled back to the same classes.
+set +e
+NETSWITCH_FAULT_STEP=$(netswitch -o json plan /tmp/qos2.yaml | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).steps.length)') netswitch apply /tmp/qos2.yaml > $UML_OUT/fault.out 2>&1
+echo $? > $UML_OUT/fault.rc
+set -e
+save classes-2.txt tc class show dev eth0
+netswitch apply /tmp/qos2.yaml
+save classes-3.txt tc class show dev eth0
+cat > /tmp/noqos.yaml <<'END'
+networks:
+  mgmt: { nic: eth0, ipaddr: 192.0.2.10, prefix: 24 }
+  vm100: { nic: eth0, vlan: 100 }
+END
+netswitch apply /tmp/noqos.yaml
+save qdisc-4.txt tc qdisc show dev eth0
+`,
+  async check(_r, c) {
+    await c.sub('the qdisc, a class per network (VLAN 100: 1389:64) and a VLAN filter', () => {
+      const classes = c.file('classes-1.txt');
+      assert.match(classes, /class hfsc 1389:1388 parent 1389: leaf 1388: ls m1 0bit d 0us m2 400bit/);
+      assert.match(classes, /class hfsc 1389:64 parent 1389: leaf 64: ls m1 0bit d 0us m2 160bit ul m1 0bit d 0us m2 20Mbit/);
+      assert.match(c.file('filters-1.txt'), /flowid 1389:64/);
+    });
+    await c.sub('re-planning is empty; the report says the curves back', () => {
+      assert.deepEqual(c.json('replan.json').steps, []);
+      const show = c.json('show.json');
+      assert.deepEqual(show.kernel_config.networks.vm100.hostQos, { out: { ls: { m2: 20 }, ul: { m2: 20000000 } } });
+      assert.deepEqual(show.kernel_config.networks.mgmt.hostQos, { out: { ls: { m2: 50 } } });
+    });
+    await c.sub('a failure after the change is rolled back to the same classes', () => {
+      assert.equal(c.file('fault.rc').trim(), '3', c.file('fault.out'));
+      // fq_codel lists its active flows as classes: traffic, not configuration
+      const hfsc = (text: string) => text.split('\n').filter((l) => l.startsWith('class hfsc')).join('\n');
+      assert.equal(hfsc(c.file('classes-2.txt')), hfsc(c.file('classes-1.txt')));
+    });
+    await c.sub('the change itself goes through, and removal takes the qdisc away', () => {
+      assert.match(c.file('classes-3.txt'), /class hfsc 1389:64 .* ul m1 0bit d 0us m2 30Mbit/);
+      assert.doesNotMatch(c.file('qdisc-4.txt'), /hfsc/);
+    });
+  },
+};
+
 describe('kernel tier: netswitch (user-mode Linux)', { concurrency: 2, skip: umlSkipReason() }, () => {
-  for (const s of [bondsAndVlans, ovsKernelDatapath]) {
+  for (const s of [bondsAndVlans, ovsKernelDatapath, hostQos]) {
     test(s.name, async (t) => {
       await runScenario(s, t);
     });

@@ -72,9 +72,6 @@ describe('validateConfig: one refusal per rule', () => {
     const own = check(config({ networks: { n: { nic: 'eth1' } }, bondings: { bond0: { nics: ['eth1', 'eth2'] } } }));
     refusedOnce(own, 'networks.n.nic', /NIC eth1 is a slave of bond bond0/);
   });
-  it('hostQos, until outbound shaping is supported, is refused rather than ignored', () => {
-    refusedOnce(check(config({ networks: { n: { nic: 'eth1', hostQos: { out: { ls: { m2: 1000 } } } } } })), 'networks.n.hostQos', /not supported/);
-  });
   it('a bond that does not exist', () => {
     const issues = check(config({ networks: { n: { bonding: 'bond7' } } }));
     refusedOnce(issues, 'networks.n.bonding', /bond bond7 does not exist/);

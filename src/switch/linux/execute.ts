@@ -5,7 +5,9 @@ import { ErrorCode, NetswitchError } from '../../model/errors.ts';
 import { writeFileSync } from 'node:fs';
 import { ipv6ConfPath } from '../../host/snapshot.ts';
 import { writeNameservers } from '../../ip/resolv.ts';
-import { type LinuxStep, describeStep, ipBatchLines, ipFamilyOf } from '../../plan/steps.ts';
+import { type LinuxStep, describeStep, ipBatchLines, ipFamilyOf, isQosStep } from '../../plan/steps.ts';
+import type { QosStep } from '../../qos/hfsc.ts';
+import { executeTc } from '../../qos/execute.ts';
 import { run } from '../../sys/run.ts';
 
 export interface ExecuteResult {
@@ -28,12 +30,17 @@ export interface ExecuteOptions {
 
 const FAULT_LINE = ['link', 'add', 'name', 'nsw-fault', 'type', 'nsw-fault-injected'];
 
-export async function executeLinux(steps: readonly LinuxStep[], options: ExecuteOptions = {}): Promise<ExecuteResult> {
+export async function executeLinux(steps: readonly (LinuxStep | QosStep)[], options: ExecuteOptions = {}): Promise<ExecuteResult> {
   let offset = 0;
   let firstError: NetswitchError | undefined;
   for (const group of runs(steps)) {
     const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.steps.length ? options.faultAt - offset : undefined;
-    const r = group.files ? await executeFiles(group.steps, faultAt, options.force) : await ipBatch(group.steps, group.family, { ...options, faultAt, stepOffset: (options.stepOffset ?? 0) + offset });
+    const stepOffset = (options.stepOffset ?? 0) + offset;
+    const r = group.tc
+      ? await runTc(group.steps as unknown as QosStep[], faultAt, options.force, stepOffset)
+      : group.files
+        ? await executeFiles(group.steps, faultAt, options.force)
+        : await ipBatch(group.steps, group.family, { ...options, faultAt, stepOffset });
     if (r.error) {
       if (!options.force) return { completed: offset + r.completed, error: r.error };
       firstError ??= r.error;
@@ -47,19 +54,29 @@ export async function executeLinux(steps: readonly LinuxStep[], options: Execute
  * Consecutive steps one `ip -batch` can run (IPv6 rules need `ip -6` to themselves), or steps
  * that write files (resolv.conf, /proc/sys).
  */
-function* runs(steps: readonly LinuxStep[]): Generator<{ steps: LinuxStep[]; family: 6 | undefined; files: boolean }> {
-  let current: { steps: LinuxStep[]; family: 6 | undefined; files: boolean } | undefined;
+function* runs(steps: readonly (LinuxStep | QosStep)[]): Generator<{ steps: LinuxStep[]; family: 6 | undefined; files: boolean; tc: boolean }> {
+  let current: { steps: LinuxStep[]; family: 6 | undefined; files: boolean; tc: boolean } | undefined;
   for (const step of steps) {
+    const tc = isQosStep(step);
     const files = step.op === 'dns.set' || step.op === 'sysctl.set';
-    const family = ipFamilyOf(step);
-    if (current && current.files === files && family === current.family) {
-      current.steps.push(step);
+    const family = tc ? undefined : ipFamilyOf(step as LinuxStep);
+    if (current && current.tc === tc && current.files === files && family === current.family) {
+      current.steps.push(step as LinuxStep);
     } else {
       if (current) yield current;
-      current = { steps: [step], family, files };
+      current = { steps: [step as LinuxStep], family, files, tc };
     }
   }
   if (current) yield current;
+}
+
+async function runTc(steps: QosStep[], faultAt: number | undefined, force = false, stepOffset = 0): Promise<ExecuteResult> {
+  if (faultAt !== undefined) {
+    const done = await executeTc(steps.slice(0, faultAt), { force, stepOffset });
+    if (done.error && !force) return done;
+    return { completed: faultAt, error: new NetswitchError(ErrorCode.Command, `step ${stepOffset + faultAt + 1} (${describeStep(steps[faultAt])}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`) };
+  }
+  return executeTc(steps, { force, stepOffset });
 }
 
 async function executeFiles(steps: readonly LinuxStep[], faultAt: number | undefined, force = false): Promise<ExecuteResult> {
