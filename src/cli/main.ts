@@ -4,6 +4,7 @@
 // 584 -> 389 ms).
 import { enableCompileCache } from 'node:module';
 enableCompileCache?.();
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { EngineOptions } from '../engine/plan.ts';
 import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
@@ -17,7 +18,10 @@ interface Common {
   quiet?: boolean;
 }
 
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command('netswitch')
+  .version(VERSION)
   .description('Declarative host networking for virtualization hosts: Linux bridge/bond/VLAN or Open vSwitch, applied as one transaction.')
   .option('--state-dir <dir>', 'state directory (default $NETSWITCH_STATE_DIR or /var/lib/netswitch)')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'yaml', 'json']))
