@@ -47,9 +47,12 @@ function routeKey(r: Snapshot['routes'][number]): string {
   return [r.family, r.table, r.type ?? 'unicast', r.dst, r.gateway ?? '', r.dev ?? '', r.protocol ?? '', r.scope ?? '', r.metric ?? '', r.prefsrc ?? ''].join(' ');
 }
 
-/** Routes the kernel derives from addresses and link state (proto kernel, table local) are left out. */
+/**
+ * Routes the kernel derives from addresses and link state (proto kernel, table local), or
+ * learns from router advertisements (proto ra), are left out: they are not configuration.
+ */
 function configuredRoutes(s: Snapshot): Snapshot['routes'] {
-  return s.routes.filter((r) => r.protocol !== 'kernel' && r.table !== 'local');
+  return s.routes.filter((r) => r.protocol !== 'kernel' && r.protocol !== 'ra' && r.table !== 'local');
 }
 
 function ruleKey(r: Snapshot['rules'][number]): string {

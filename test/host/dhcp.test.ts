@@ -138,7 +138,7 @@ networks:
   test('no lease within the timeout: the apply fails and is rolled back', async () => {
     const before = await hostState(h);
     const file = join(h.sb.dir, 'dhcp-timeout.yaml');
-    await writeFile(file, 'networks:\n  silent: { nic: eth2, bootproto: dhcp }\n');
+    await writeFile(file, 'networks:\n  silent: { nic: eth3, bootproto: dhcp }\n');
     const r = await h.sh(['env', 'NETSWITCH_DHCP_TIMEOUT=3', BIN, 'apply', file]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /no DHCPv4 lease on silent within 3 s/);

@@ -17,7 +17,8 @@ export async function hostState(h: SandboxHarness): Promise<string> {
   const state = {
     links: configuredLinks(links),
     routes: routes
-      .filter((r) => r.protocol !== 'kernel' && r.table !== 'local')
+      // derived by the kernel, or learned from router advertisements: not configuration
+      .filter((r) => r.protocol !== 'kernel' && r.protocol !== 'ra' && r.table !== 'local')
       .map((r) => `${r.table ?? 'main'} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''}`)
       .sort(),
     rules: [...(await h.ipJson(['rule', 'show'])), ...(await h.ipJson(['-6', 'rule', 'show']))].map((r: Json) => `${r.priority} ${r.src ?? 'all'} ${r.table}`).sort(),
