@@ -201,7 +201,9 @@ program
     const input = await readRequest(file);
     const { planChange } = await import('../engine/apply.ts');
     const { describeStep, commandsOf } = await import('../plan/steps.ts');
-    const change = await planChange(input, await engineOptions({ replace: opts.replace, ovsDatapath: opts.ovsDatapath }));
+    const o = await engineOptions({ replace: opts.replace, ovsDatapath: opts.ovsDatapath });
+    await warnAboutJournal(o.stateDir);
+    const change = await planChange(input, o);
     const steps = change.steps.map((s, i) => ({ step: i + 1, description: describeStep(s), commands: commandsOf(s) }));
     await print({ steps }, () =>
       steps.length === 0
@@ -232,11 +234,24 @@ program
     );
   });
 
+/** plan and show only read: they say when a change is pending or an apply was interrupted. */
+async function warnAboutJournal(stateDir: string): Promise<void> {
+  const { StateDir } = await import('../engine/state.ts');
+  const { readJournal } = await import('../engine/transaction.ts');
+  const journal = await readJournal(new StateDir(stateDir));
+  if (journal?.state === 'pending') {
+    process.stderr.write(`warning: a change is pending until ${new Date(journal.deadline ?? 0).toISOString()}: \`netswitch commit\` keeps it, \`netswitch rollback\` undoes it\n`);
+  } else if (journal) {
+    process.stderr.write(`warning: an apply was interrupted (pid ${journal.pid}, started ${journal.startedAt}): the host may be half changed; \`netswitch rollback\` restores it (the next apply or restore does so first)\n`);
+  }
+}
+
 async function loadReport() {
   const { openOvs, readHost } = await import('../engine/host.ts');
   const { StateDir } = await import('../engine/state.ts');
   const { buildReport } = await import('../report/report.ts');
   const state = new StateDir((await engineOptions()).stateDir);
+  await warnAboutJournal(state.dir);
   const ovs = await openOvs();
   try {
     const [snapshot, running, status] = await Promise.all([readHost(ovs, { stats: true, stateDir: state.dir }), state.running(), state.readJson('status.json', undefined)]);
