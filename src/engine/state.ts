@@ -1,11 +1,11 @@
 // Everything netswitch keeps lives in one state dir: the running config, the safe
 // (persisted) config, the devices it owns, the journal of an apply in progress, and the
 // lock that makes applies one at a time. Files are replaced atomically (write + rename).
-import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Config, emptyConfig } from '../model/config.ts';
 import { ErrorCode, NetswitchError } from '../model/errors.ts';
+import { liveProcess } from '../sys/process.ts';
 
 export function defaultStateDir(): string {
   return process.env.NETSWITCH_STATE_DIR ?? '/var/lib/netswitch';
@@ -73,27 +73,12 @@ export class StateDir {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-        if (holder && holder !== process.pid && isAlive(holder)) {
+        if (holder && holder !== process.pid && liveProcess(holder)) {
           throw new NetswitchError(ErrorCode.Busy, `another netswitch (pid ${holder}) is applying a change`, { hint: 'wait for it to finish, then try again' });
         }
         await rm(file, { force: true });
       }
     }
     throw new NetswitchError(ErrorCode.Busy, `cannot take the lock ${file}`, { hint: 'remove it if no netswitch is running' });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie has exited; its pid is only not yet reaped.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
   }
 }

@@ -7,6 +7,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, NetswitchError } from '../model/errors.ts';
 import type { DhcpClient } from '../model/snapshot.ts';
+import { liveProcess } from '../sys/process.ts';
 import { run } from '../sys/run.ts';
 import { resolvConfPath } from './resolv.ts';
 
@@ -98,14 +99,6 @@ export async function runningClients(stateDir: string): Promise<DhcpClient[]> {
 
 function isRunning(pidFile: string): boolean {
   if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return comm === 'dhclient' && state !== 'Z';
-  } catch {
-    return false;
-  }
+  // A stale pid file may name a pid reused by something else: it must be a dhclient.
+  return liveProcess(Number(readFileSync(pidFile, 'utf8').trim()))?.comm === 'dhclient';
 }

@@ -24,7 +24,7 @@
 // before the qdisc's, so that the undo (each inverse, in reverse order) rebuilds it in order.
 import type { Config, HostQos, ServiceCurve } from '../model/config.ts';
 import { southbound } from '../model/config.ts';
-import { shellQuote } from '../sys/run.ts';
+import { batchQuote, shellQuote } from '../sys/run.ts';
 import { ROOT_HANDLE, byClassid, sameRate, sameTime, tcRateText, tcTimeText } from './tc-read.ts';
 
 export { ROOT_HANDLE };
@@ -393,11 +393,6 @@ export function tcCommands(step: QosStep): string[] {
   return tcBatchLines(step).map((line) => ['tc', ...line].map(shellQuote).join(' '));
 }
 
-/** tc's batch reader splits on whitespace and honours double quotes. */
-function batchWord(word: string): string {
-  return /^[^\s"'\\]+$/.test(word) ? word : `"${word.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-}
-
 /**
  * Input for `tc -batch -` and, for each of its lines, the index of the step it belongs to:
  * tc reports a failure as "Command failed -:N" (1-based line) and stops there (unless
@@ -408,7 +403,7 @@ export function tcBatchScript(steps: readonly QosStep[]): { input: string; stepO
   const stepOfLine: number[] = [];
   steps.forEach((step, i) => {
     for (const line of tcBatchLines(step)) {
-      lines.push(line.map(batchWord).join(' '));
+      lines.push(line.map(batchQuote).join(' '));
       stepOfLine.push(i);
     }
   });

@@ -8,6 +8,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
+import { liveProcess } from '../sys/process.ts';
 import { run, runJson } from '../sys/run.ts';
 import { type OvsPids, ovsDaemonPids, ovsEnv, ovsdbSocket, startOvs } from './ovs.ts';
 
@@ -175,13 +176,7 @@ export function execArgv(sb: Sandbox, argv: readonly string[], ns: Side = 'host'
 
 /** Whether PID is a live process (a zombie counts as gone: nothing may reap it here). */
 export async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The state follows the command name, which is in parentheses and may contain spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  return liveProcess(pid) !== undefined;
 }
 
 function hostNsOf(name: string): string {

@@ -90,6 +90,11 @@ export function describe(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');
 }
 
+/** A word of an `ip -batch` / `tc -batch` line: those split on whitespace and honour double quotes. */
+export function batchQuote(word: string): string {
+  return /^[^\s"'\\]+$/.test(word) ? word : `"${word.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
+
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

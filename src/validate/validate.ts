@@ -5,6 +5,7 @@ import type { Issue } from '../model/errors.ts';
 import { isSettableBridgeOption } from '../model/bridge-options.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
+import { sameIpv4Subnet } from '../model/ip.ts';
 
 export interface ValidateContext {
   snapshot: Snapshot;
@@ -124,7 +125,7 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     if (net.gateway !== undefined) {
       if (net.ipaddr === undefined || net.prefix === undefined) {
         if (net.bootproto !== 'dhcp') add(`${path}.gateway`, 'a gateway without an address', 'add ipaddr and prefix, or drop the gateway');
-      } else if (!sameSubnet(net.ipaddr, net.gateway, net.prefix)) {
+      } else if (!sameIpv4Subnet(net.ipaddr, net.gateway, net.prefix)) {
         add(`${path}.gateway`, `gateway ${net.gateway} is outside ${net.ipaddr}/${net.prefix}`, 'use a gateway inside the network\'s subnet');
       }
     }
@@ -157,13 +158,4 @@ function nicNames(snapshot: Snapshot): string[] {
     .filter((l) => l.kind === 'nic')
     .map((l) => l.name)
     .sort();
-}
-
-export function ipv4ToInt(a: string): number {
-  return a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-function sameSubnet(a: string, b: string, prefix: number): boolean {
-  const size = 2 ** (32 - prefix);
-  return Math.floor(ipv4ToInt(a) / size) === Math.floor(ipv4ToInt(b) / size);
 }

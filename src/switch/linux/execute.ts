@@ -8,7 +8,7 @@ import { writeNameservers } from '../../ip/resolv.ts';
 import { type LinuxStep, describeStep, ipBatchLines, ipFamilyOf, isQosStep } from '../../plan/steps.ts';
 import type { QosStep } from '../../qos/hfsc.ts';
 import { executeTc } from '../../qos/execute.ts';
-import { run } from '../../sys/run.ts';
+import { batchQuote, run } from '../../sys/run.ts';
 
 export interface ExecuteResult {
   /** Steps that completed. On failure, the failing step is steps[completed]. */
@@ -158,9 +158,4 @@ function hintForKernelError(why: string): string | undefined {
   return undefined;
 }
 
-/** ip -batch splits lines on whitespace and honours double quotes. */
-function batchQuote(word: string): string {
-  if (word === '""') return word;
-  return /^[^\s"'\\]+$/.test(word) ? word : `"${word.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-}
 
