@@ -4,10 +4,10 @@
 // 584 -> 389 ms).
 import { enableCompileCache } from 'node:module';
 enableCompileCache?.();
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { EngineOptions } from '../engine/plan.ts';
 import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
+import pkg from '../../package.json' with { type: 'json' };
 
 const EXIT = { ok: 0, other: 1, invalid: 2, rolledBack: 3 } as const;
 
@@ -18,7 +18,7 @@ interface Common {
   quiet?: boolean;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = pkg.version;
 
 const program = new Command('netswitch')
   .version(VERSION)

@@ -3,7 +3,8 @@
 // a gratuitous ARP tells them at once, as network managers do. It is best effort and must not
 // slow the apply down — one arping process per address costs ~20 ms to start and lingers ~1 s —
 // so one detached announcer process (this file, run as a program) sends them all, a few at a
-// time, after netswitch has returned.
+// time, after netswitch has returned. Its program is announce-main.ts (dist/announce.js when built).
+import { join } from 'node:path';
 import { launch, run } from '../sys/run.ts';
 
 export interface Announcement {
@@ -13,13 +14,17 @@ export interface Announcement {
 
 const CONCURRENCY = 16;
 
+/** The announcer's program: the source next to this file, or the build's own entry. */
+const PROGRAM = join(import.meta.dirname, import.meta.filename.endsWith('.ts') ? 'announce-main.ts' : 'announce.js');
+
 export function announceAddresses(addresses: readonly Announcement[]): void {
   const v4 = addresses.filter((a) => !a.cidr.includes(':')); // IPv6 neighbours learn from the unsolicited NAs the kernel sends
   if (v4.length === 0) return;
-  launch([process.execPath, '--disable-warning=ExperimentalWarning', import.meta.filename, JSON.stringify(v4)]);
+  launch([process.execPath, '--disable-warning=ExperimentalWarning', PROGRAM, JSON.stringify(v4)]);
 }
 
-async function announceAll(list: Announcement[]): Promise<void> {
+/** Sends one gratuitous ARP per address, a few at a time (the announcer process's work). */
+export async function announceAll(list: Announcement[]): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < list.length) {
@@ -28,8 +33,4 @@ async function announceAll(list: Announcement[]): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, list.length) }, worker));
-}
-
-if (process.argv[1] === import.meta.filename && process.argv[2]) {
-  await announceAll(JSON.parse(process.argv[2]) as Announcement[]);
 }
