@@ -17,6 +17,8 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
+  splitting: true,
+  chunkNames: '[name]-[hash]', // flat: modules find their files next to import.meta.dirname
   target: 'node24',
   logLevel: 'warning',
   // commander and yaml are CommonJS inside: their require() of Node built-ins needs one.

@@ -79,8 +79,8 @@ export interface ReadOptions {
 export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
   const time = Date.now();
   const [links, routes4, routes6, rules4, rules6, nameservers, ovs, dhcp, ipv6conf, tc] = await Promise.all([
-    runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show']),
-    runJson<IpRoute[]>(['ip', '-json', '-4', 'route', 'show', 'table', 'all']),
+    runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show'], { bulk: true }),
+    runJson<IpRoute[]>(['ip', '-json', '-4', 'route', 'show', 'table', 'all'], { bulk: true }),
     ipv6Json<IpRoute[]>(['ip', '-json', '-6', 'route', 'show', 'table', 'all']),
     runJson<IpRule[]>(['ip', '-json', '-4', 'rule', 'show']),
     ipv6Json<IpRule[]>(['ip', '-json', '-6', 'rule', 'show']),

@@ -2,6 +2,9 @@
 // fed from a string, stdout/stderr captured, and a failure turned into a NetswitchError that
 // names the command and quotes its stderr.
 import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ErrorCode, NetswitchError } from '../model/errors.ts';
 
 export interface RunOptions {
@@ -14,6 +17,12 @@ export interface RunOptions {
   /** Throw when the program exits non-zero (default true). */
   check?: boolean;
   cwd?: string;
+  /**
+   * stdout goes to an unlinked temporary file instead of a pipe, read once the program exits:
+   * for outputs of megabytes (`ip -d -json addr show` of thousands of links) that is ~2x
+   * faster than taking them from a pipe 64 KiB at a time.
+   */
+  bulk?: boolean;
 }
 
 export interface RunResult {
@@ -29,8 +38,9 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
   const [file, ...args] = argv;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
+    const sink = options.bulk ? bulkSink() : undefined;
     const child = spawn(file, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', sink ?? 'pipe', 'pipe'],
       env: options.env ? { ...process.env, ...options.env } : process.env,
       cwd: options.cwd,
     });
@@ -41,11 +51,12 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => {}); // the program may exit before reading its input
     child.on('error', (e) => {
       clearTimeout(timer);
+      if (sink !== undefined) closeSync(sink);
       reject(
         new NetswitchError(ErrorCode.Command, `cannot run ${file}: ${e.message}`, {
           hint: `install the program that provides '${file}' (scripts/setup does)`,
@@ -59,7 +70,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       const result: RunResult = {
         argv,
         code: code ?? 128,
-        stdout: Buffer.concat(out).toString('utf8'),
+        stdout: sink === undefined ? Buffer.concat(out).toString('utf8') : drain(sink),
         stderr: Buffer.concat(err).toString('utf8'),
       };
       if (timedOut) {
@@ -73,6 +84,30 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A file for a program's stdout that no one else can open: created exclusively, then unlinked. */
+function bulkSink(): number {
+  const path = join(tmpdir(), `netswitch-out-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const fd = openSync(path, 'wx+', 0o600);
+  unlinkSync(path);
+  return fd;
+}
+
+/** Everything written to the sink (the program shared its offset, so read from 0), and close it. */
+function drain(fd: number): string {
+  try {
+    const buf = Buffer.allocUnsafe(fstatSync(fd).size);
+    let done = 0;
+    while (done < buf.length) {
+      const n = readSync(fd, buf, done, buf.length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buf.toString('utf8', 0, done);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Run and parse stdout as JSON (for `ip -json`, `ovs-vsctl -f json`, ...). */
