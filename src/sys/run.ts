@@ -1,10 +1,11 @@
 // Running external programs safely: argument arrays only (never a shell), a timeout, stdin
 // fed from a string, stdout/stderr captured, and a failure turned into a NetswitchError that
 // names the command and quotes its stderr.
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { ErrorCode, NetswitchError } from '../model/errors.ts';
 
 export interface RunOptions {
@@ -43,7 +44,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       stdio: ['pipe', sink ?? 'pipe', 'pipe'],
       env: options.env ? { ...process.env, ...options.env } : process.env,
       cwd: options.cwd,
-    });
+    }) as ChildProcessByStdio<Writable, Readable | null, Readable>;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
