@@ -8,7 +8,7 @@ import { type Step, commandsOf, describeStep } from '../plan/steps.ts';
 import { silentLog } from '../sys/log.ts';
 import { runPlan } from './execute.ts';
 import { openOvs, readHost } from './host.ts';
-import { type EngineOptions, networkDevices, planFor, planWith } from './plan.ts';
+import { type EngineOptions, planFor, planWith } from './plan.ts';
 import { describeProbe, probeOnce, regressions } from './probes.ts';
 import { StateDir } from './state.ts';
 import { commitConfig, newJournal, recover, rolledBack, undoSteps } from './transaction.ts';
@@ -87,7 +87,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const result = await runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir });
     lap('execute');
     if (result.error) return await fail(result.error, change.steps.slice(0, result.completed + 1));
-    const after = await readHost(ovs, { stateDir: state.dir, ipv6confDevs: networkDevices(change.desired, change.running) });
+    const after = await readHost(ovs, { stateDir: state.dir, ipv6confDevs: change.ipv6confDevs });
     const remaining = planFor(after, change.running, change.desired, change.owned, change.datapath);
     lap('verify');
     if (remaining.length) {

@@ -43,6 +43,8 @@ export interface PlannedChange {
   owned: Set<string>;
   steps: Step[];
   datapath: string;
+  /** The devices whose IPv6 sysctls the change manages (read again to verify it). */
+  ipv6confDevs: string[];
 }
 
 /** Parse, merge, read the host, validate and plan. Changes nothing. */
@@ -56,7 +58,8 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   const { request, issues } = canonicalizeLenient(input);
   const [running, owned] = await Promise.all([state.running(), state.owned()]);
   const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
-  const snapshot = await readHost(ovs, { stateDir: options.stateDir, ipv6confDevs: networkDevices(desired, running) });
+  const ipv6confDevs = networkDevices(desired, running);
+  const snapshot = await readHost(ovs, { stateDir: options.stateDir, ipv6confDevs });
   issues.push(
     ...mergeIssues,
     ...validateConfig(desired, {
@@ -71,7 +74,7 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   issues.push(...hostQosProblems(desired), ...foreignShaping(desired, snapshot));
   if (issues.length) throw invalid(issues);
   const datapath = options.ovsDatapath ?? defaultDatapath();
-  return { request, running, desired, snapshot, owned, datapath, steps: planFor(snapshot, running, desired, owned, datapath) };
+  return { request, running, desired, snapshot, owned, datapath, ipv6confDevs, steps: planFor(snapshot, running, desired, owned, datapath) };
 }
 
 /** Shaping needs the root qdisc: a device that has someone else's cannot take it. */
