@@ -41,7 +41,7 @@ export function readHost(ovs?: OvsdbClient, options: { stats?: boolean; stateDir
   const { stateDir, ...rest } = options;
   return readSnapshot({
     ...rest,
-    readOvs: ovs ? async () => toOvsSnapshot(await (await import('../switch/ovs/state.ts')).readOvs(ovs)) : undefined,
+    readOvs: ovs ? async () => toOvsSnapshot(await (await import('../switch/ovs/state.ts')).readOvs(ovs, { stats: options.stats })) : undefined,
     readDhcp: stateDir ? async () => (await import('../ip/dhcp.ts')).runningClients(stateDir) : undefined,
   });
 }

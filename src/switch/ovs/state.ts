@@ -41,12 +41,16 @@ const str = (d: Datum): string | undefined => {
   return typeof v === 'string' ? v : undefined;
 };
 
-export async function readOvs(client: OvsdbClient): Promise<OvsState> {
+/**
+ * OVSDB's rows netswitch looks at, in one select transaction. Interface statistics (half of the
+ * reply on a big host) only with `stats`: planning and verifying do not need them.
+ */
+export async function readOvs(client: OvsdbClient, options: { stats?: boolean } = {}): Promise<OvsState> {
   const [root, bridges, ports, ifaces] = await client.transact(DB, [
     select('Open_vSwitch', [], ['_uuid']),
     select('Bridge', [], ['_uuid', 'name', 'datapath_type', 'stp_enable', 'mcast_snooping_enable', 'external_ids', 'ports']),
     select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids']),
-    select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', 'statistics', 'external_ids', 'mac_in_use']),
+    select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', ...(options.stats ? ['statistics'] : []), 'external_ids', 'mac_in_use']),
   ] as const);
   const ifaceByUuid = new Map<string, Row>(ifaces.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
   const portByUuid = new Map<string, Row>(ports.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
@@ -61,7 +65,7 @@ export async function readOvs(client: OvsdbClient): Promise<OvsState> {
   };
   for (const r of ifaces.rows) {
     const name = String(r.name);
-    const stats = Object.fromEntries([...fromMap(r.statistics as Datum)].map(([k, v]) => [String(k), Number(v)]));
+    const stats = r.statistics === undefined ? {} : Object.fromEntries([...fromMap(r.statistics as Datum)].map(([k, v]) => [String(k), Number(v)]));
     state.interfaces[name] = { name, type: String(r.type), statistics: stats, owned: owned(r) };
     const iface = state.interfaces[name];
     const error = str(r.error as Datum);
