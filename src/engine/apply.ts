@@ -68,7 +68,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const probes = options.probes ?? [];
     const before = await Promise.all(probes.map((p) => probeOnce(p, change.snapshot)));
     const journal = newJournal(change.steps, change.snapshot, change.desired, change.running, commitOnSuccess);
-    await state.writeJson('journal.json', journal);
+    await state.writeJson('journal.json', journal, { compact: true }); // it holds the whole snapshot
     lap('checkpoint');
     // The audit log: every change as the command that would do the same, one per line, with why.
     const lines = change.steps.flatMap((step, i) => {
@@ -105,7 +105,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     }
     if (options.noCommit || change.request.options.connectivityCheck) {
       const deadline = Date.now() + timeoutMs;
-      await state.writeJson('journal.json', { ...journal, state: 'pending', deadline });
+      await state.writeJson('journal.json', { ...journal, state: 'pending', deadline }, { compact: true });
       options.onPending?.(journal.id, deadline);
       log.info(`applied; rolled back at ${new Date(deadline).toISOString()} unless \`netswitch commit\` comes first`);
       return { status: 'pending', steps: change.steps, config: change.desired, deadline, timings };

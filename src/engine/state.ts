@@ -31,10 +31,11 @@ export class StateDir {
     }
   }
 
-  async writeJson(name: string, value: unknown): Promise<void> {
+  /** Writes atomically (a temporary file renamed over). `compact`: one line, for big machine-only files. */
+  async writeJson(name: string, value: unknown, options: { compact?: boolean } = {}): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const tmp = this.path(`.${name}.${process.pid}.tmp`);
-    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    await writeFile(tmp, `${options.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2)}\n`);
     await rename(tmp, this.path(name));
   }
 
