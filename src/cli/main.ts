@@ -79,7 +79,7 @@ async function readRequest(file: string): Promise<unknown> {
         // not strict JSON: YAML's flow style, parsed below
       }
     }
-    const { parse } = await import('yaml'); // loaded only for YAML: ~10 ms of start-up
+    const { parse } = await import('./yaml.ts'); // loaded only for YAML: ~10 ms of start-up
     return parse(text);
   } catch (e) {
     throw new NetswitchError(ErrorCode.Invalid, `${file} is not valid YAML or JSON: ${(e as Error).message}`, { path: '(file)', hint: 'fix the syntax; see examples/ for the format' });
@@ -96,7 +96,7 @@ async function print(value: unknown, text?: () => string): Promise<void> {
   const format = common().output ?? (text ? 'text' : 'yaml');
   if (format === 'json') process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   else if (format === 'yaml' || !text) {
-    const { stringify } = await import('yaml');
+    const { stringify } = await import('./yaml.ts');
     process.stdout.write(stringify(value));
   } else process.stdout.write(text());
 }
