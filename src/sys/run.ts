@@ -55,8 +55,10 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => {}); // the program may exit before reading its input
+    let failed = false; // 'error' (the program could not start) may still be followed by 'close'
     child.on('error', (e) => {
       clearTimeout(timer);
+      failed = true;
       if (sink !== undefined) closeSync(sink);
       reject(
         new NetswitchError(ErrorCode.Command, `cannot run ${file}: ${e.message}`, {
@@ -68,6 +70,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (failed) return;
       const result: RunResult = {
         argv,
         code: code ?? 128,
