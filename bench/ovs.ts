@@ -206,7 +206,7 @@ function report(options: BenchOptions, samples: Samples, fits: Map<number, { alp
     ['start-up (whole process, in the sandbox namespace)', 'time'],
     [
       ['`node -e 0`', samples.cell('start.node', 0)],
-      ['`netswitch --help` (commander only; there is no `--version`)', samples.cell('start.help', 0)],
+      ['`netswitch --help` (the CLI and commander, no engine)', samples.cell('start.help', 0)],
       ['`netswitch schema > /dev/null` (+ zod)', samples.cell('start.schema', 0)],
       ['`netswitch schema`, NODE_COMPILE_CACHE warm', samples.cell('start.schema.cached', 0)],
     ],
