@@ -168,12 +168,9 @@ export function planLinuxPhases(
   create('bridge');
   changeOptions('bridge');
   for (const d of Object.values(want)) if (d.master && want[d.master]?.kind === 'bridge') attach(d);
-  // 5. Up, lower devices first.
-  for (const d of Object.values(want).sort((x, y) => LEVEL[x.kind] - LEVEL[y.kind] || x.name.localeCompare(y.name))) {
-    if (d.up === undefined || isUp.get(d.name) === d.up) continue;
-    steps.push({ op: 'link.set', name: d.name, attr: 'up', from: isUp.get(d.name) ?? false, to: d.up });
-  }
-  // 6. IPv6 autoconfiguration, then addresses and routes.
+  // 5. IPv6 autoconfiguration before a device comes up: a VM network never takes a router
+  // advertisement or a SLAAC address, and one that wants them solicits routers when it comes up
+  // (the kernel sends its router solicitations at link-up, not when accept_ra changes later).
   for (const d of Object.values(want)) {
     const have = survives(d.name) ? cur[d.name].ipv6conf : undefined;
     for (const key of ['accept_ra', 'autoconf'] as const) {
@@ -183,6 +180,12 @@ export function planLinuxPhases(
       if (to !== undefined && to !== from) steps.push({ op: 'sysctl.set', dev: d.name, key, from, to });
     }
   }
+  // 6. Up, lower devices first.
+  for (const d of Object.values(want).sort((x, y) => LEVEL[x.kind] - LEVEL[y.kind] || x.name.localeCompare(y.name))) {
+    if (d.up === undefined || isUp.get(d.name) === d.up) continue;
+    steps.push({ op: 'link.set', name: d.name, attr: 'up', from: isUp.get(d.name) ?? false, to: d.up });
+  }
+  // 7. Addresses and routes.
   for (const d of Object.values(want)) {
     const have = survives(d.name) ? cur[d.name].addresses : [];
     for (const cidr of d.addresses) if (!have.includes(cidr)) steps.push({ op: 'addr.add', dev: d.name, cidr });
@@ -192,9 +195,9 @@ export function planLinuxPhases(
     if (!keptRoutes.some((a) => sameRoute(a, r))) steps.push({ op: 'route.add', route: r });
   }
   for (const r of desired.rules) if (!actual.rules.some((a) => sameRule(a, r))) steps.push({ op: 'rule.add', rule: r });
-  // 7. DHCP clients, once their interfaces are up; each waits for its lease.
+  // 8. DHCP clients, once their interfaces are up; each waits for its lease.
   for (const c of desired.dhcp ?? []) if (!keptClients.some((k) => sameClient(k, c))) steps.push({ op: 'dhcp.start', client: c });
-  // 8. Nameservers, last: by then the network that reaches them is up.
+  // 9. Nameservers, last: by then the network that reaches them is up.
   if (desired.nameservers && desired.nameservers.join(' ') !== (actual.nameservers ?? []).join(' ')) {
     steps.push({ op: 'dns.set', from: actual.nameservers ?? [], to: desired.nameservers });
   }

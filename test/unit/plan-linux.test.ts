@@ -33,10 +33,10 @@ describe('planLinux: adding', () => {
     assert.deepEqual(said(steps), [
       'create bridge ovirtmgmt (mtu 1500)',
       'attach eth1 to ovirtmgmt',
-      'bring eth1 up',
-      'bring ovirtmgmt up',
       'set ovirtmgmt IPv6 accept_ra 1 -> 0',
       'set ovirtmgmt IPv6 autoconf 1 -> 0',
+      'bring eth1 up',
+      'bring ovirtmgmt up',
       'add address 192.0.2.10/24 to ovirtmgmt',
       `add route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
@@ -46,10 +46,10 @@ describe('planLinux: adding', () => {
     assert.deepEqual(commands(steps), [
       'ip link add name ovirtmgmt mtu 1500 type bridge',
       'ip link set dev eth1 master ovirtmgmt',
-      'ip link set dev eth1 up',
-      'ip link set dev ovirtmgmt up',
       'sysctl -w net.ipv6.conf.ovirtmgmt.accept_ra=0',
       'sysctl -w net.ipv6.conf.ovirtmgmt.autoconf=0',
+      'ip link set dev eth1 up',
+      'ip link set dev ovirtmgmt up',
       'ip addr add 192.0.2.10/24 dev ovirtmgmt',
       `ip route add 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'ip route add 0.0.0.0/0 via 192.0.2.1 dev ovirtmgmt table main',
@@ -62,10 +62,11 @@ describe('planLinux: adding', () => {
     assert.deepEqual(commands(steps), [
       'ip link add name vmnet mtu 1500 type bridge forward_delay 0 stp_state 1',
       'ip link set dev eth1 master vmnet',
-      'ip link set dev vmnet up',
-      // a VM network: the host takes no router advertisements or SLAAC address on it
+      // a VM network: the host takes no router advertisements or SLAAC address on it, from
+      // the moment it is up
       'sysctl -w net.ipv6.conf.vmnet.accept_ra=0',
       'sysctl -w net.ipv6.conf.vmnet.autoconf=0',
+      'ip link set dev vmnet up',
     ]);
   });
   it('a VLAN network: VLAN device created on its NIC, then the bridge; lower devices up first', () => {
@@ -75,11 +76,11 @@ describe('planLinux: adding', () => {
       'create vlan eth1.0 on eth1 (mtu 9000)',
       'create bridge vmnet (mtu 9000)',
       'attach eth1.0 to vmnet',
+      'set vmnet IPv6 accept_ra 1 -> 0',
+      'set vmnet IPv6 autoconf 1 -> 0',
       'bring eth1 up',
       'bring eth1.0 up',
       'bring vmnet up',
-      'set vmnet IPv6 accept_ra 1 -> 0',
-      'set vmnet IPv6 autoconf 1 -> 0',
     ]);
     assert.equal(ipCommands(steps[1])[0], 'ip link add name eth1.0 link eth1 mtu 9000 type vlan id 0');
   });
@@ -97,10 +98,10 @@ describe('planLinux: adding', () => {
       'remove IPv4 default route via 203.0.113.1 dev eth0',
       'create bridge ovirtmgmt (mtu 1500)',
       'attach eth1 to ovirtmgmt',
-      'bring eth1 up',
-      'bring ovirtmgmt up',
       'set ovirtmgmt IPv6 accept_ra 1 -> 0',
       'set ovirtmgmt IPv6 autoconf 1 -> 0',
+      'bring eth1 up',
+      'bring ovirtmgmt up',
       'add address 192.0.2.10/24 to ovirtmgmt',
       `add route to 192.0.2.0/24 dev ovirtmgmt table ${T}`,
       'add IPv4 default route via 192.0.2.1 dev ovirtmgmt',
@@ -206,12 +207,12 @@ describe('planLinux: bonds', () => {
       'attach eth1 to bond0',
       'attach eth2 to bond0',
       'create vlan bond0.10 on bond0 (mtu 1500)',
+      'set bond0.10 IPv6 accept_ra 1 -> 0',
+      'set bond0.10 IPv6 autoconf 1 -> 0',
       'bring eth1 up',
       'bring eth2 up',
       'bring bond0 up',
       'bring bond0.10 up',
-      'set bond0.10 IPv6 accept_ra 1 -> 0',
-      'set bond0.10 IPv6 autoconf 1 -> 0',
       'add address 198.51.100.2/24 to bond0.10',
     ]);
     assert.equal(ipCommands(steps[9])[0], 'ip link add name bond0 mtu 1500 type bond mode 802.3ad miimon 100');
