@@ -1,13 +1,16 @@
 // Running a plan that mixes both switches: consecutive Linux steps go to one `ip -batch`,
-// consecutive OVS steps to one OVSDB transaction. Reports how many steps took effect, so
-// that the rollback undoes exactly those (and the failing one, which may have half happened).
+// consecutive OVS steps to one OVSDB transaction, consecutive flow steps to ovs-ofctl bundles.
+// Reports how many steps took effect, so that the rollback undoes exactly those (and the
+// failing one, which may have half happened).
 import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import type { OvsStep } from '../plan/ovs.ts';
-import { type LinuxStep, type Step, describeStep, isOvsStep } from '../plan/steps.ts';
+import type { FlowStep } from '../plan/ovs-flows.ts';
+import { type LinuxStep, type Step, describeStep, isFlowStep, isOvsStep } from '../plan/steps.ts';
 import { startDhcp, stopDhcp } from '../ip/dhcp.ts';
 import { executeLinux } from '../switch/linux/execute.ts';
 import { executeOvs } from '../switch/ovs/execute.ts';
+import { executeFlows } from '../switch/ovs/flows.ts';
 import type { Log } from '../sys/log.ts';
 
 export interface PlanResult {
@@ -37,7 +40,9 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
         ? await runOvs(group as OvsStep[], faultAt, options)
         : kind === 'dhcp'
           ? await runDhcp(group as DhcpStep[], faultAt, options)
-          : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset });
+          : kind === 'flow'
+            ? await executeFlows(group as FlowStep[], { force: options.force, faultAt, stepOffset: offset })
+            : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset });
     if (result.error) {
       if (!options.force) return { completed: offset + result.completed, error: result.error };
       // Undoing everything a journal lists meets steps that never ran: expected, and the proof
@@ -70,8 +75,8 @@ async function runOvs(group: OvsStep[], faultAt: number | undefined, options: Ru
 
 type DhcpStep = Extract<Step, { op: 'dhcp.start' | 'dhcp.stop' }>;
 
-function kindOf(step: Step): 'ovs' | 'dhcp' | 'linux' {
-  return isOvsStep(step) ? 'ovs' : step.op === 'dhcp.start' || step.op === 'dhcp.stop' ? 'dhcp' : 'linux';
+function kindOf(step: Step): 'ovs' | 'flow' | 'dhcp' | 'linux' {
+  return isOvsStep(step) ? 'ovs' : isFlowStep(step) ? 'flow' : step.op === 'dhcp.start' || step.op === 'dhcp.stop' ? 'dhcp' : 'linux';
 }
 
 /** DHCP clients one after the other: each start waits for its lease. */

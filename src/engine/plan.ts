@@ -2,6 +2,7 @@
 // read the host, validate, plan. Changes nothing.
 import { type ChangeRequest, type Config, type Network, emptyConfig, southbound } from '../model/config.ts';
 import { type QosLayout, hostQosProblems, planQosPhases, qosLayoutOf } from '../qos/hfsc.ts';
+import { ovsHostQosProblems } from '../qos/ovs.ts';
 import { canonicalizeLenient } from '../model/canonicalize.ts';
 import { type Issue, invalid } from '../model/errors.ts';
 import { mergeRequest } from '../model/merge.ts';
@@ -9,7 +10,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import { layoutFromSnapshot, layoutOf, sourceRouteTable } from '../plan/layout.ts';
 import { planLinuxPhases } from '../plan/linux.ts';
-import { type OvsStep, ovsLayoutOf, planOvs } from '../plan/ovs.ts';
+import { ovsLayoutOf, planOvs } from '../plan/ovs.ts';
 import type { Step } from '../plan/steps.ts';
 import { defaultDatapath, ovsdbTarget } from '../switch/ovs/state.ts';
 import type { Log } from '../sys/log.ts';
@@ -71,19 +72,29 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
       named: { networks: new Set(Object.keys(request.networks)), bondings: new Set(Object.keys(request.bondings)) },
     }),
   );
-  issues.push(...hostQosProblems(desired), ...foreignShaping(desired, snapshot));
+  issues.push(...hostQosProblems(desired), ...ovsHostQosProblems(desired), ...foreignShaping(desired, snapshot));
   if (issues.length) throw invalid(issues);
   const datapath = options.ovsDatapath ?? defaultDatapath();
   return { request, running, desired, snapshot, owned, datapath, ipv6confDevs, steps: planFor(snapshot, running, desired, owned, datapath) };
 }
 
-/** Shaping needs the root qdisc: a device that has someone else's cannot take it. */
+/**
+ * Shaping needs the root qdisc (legacy) or the port's QoS row (ovs): a device or port that has
+ * someone else's cannot take it. The qdisc OVS made for netswitch's QoS row on a NIC that is
+ * leaving OVS is not someone else's: it goes with the port.
+ */
 function foreignShaping(desired: Config, snapshot: Snapshot): Issue[] {
   const issues: Issue[] = [];
+  const ovsShaped = new Set(Object.values(snapshot.ovs?.layout.bridges ?? {}).flatMap((b) => Object.values(b.ports).filter((p) => p.qos).flatMap((p) => p.interfaces.map((i) => i.name))));
   for (const [name, net] of Object.entries(desired.networks)) {
     const dev = southbound(net);
-    const other = dev !== undefined && net.hostQos ? snapshot.foreignQdiscs?.[dev] : undefined;
-    if (other) issues.push({ path: `networks.${name}.hostQos`, message: `${dev} already has a root qdisc that netswitch did not make (${other})`, hint: `remove it (tc qdisc del dev ${dev} root) or drop hostQos` });
+    if (dev === undefined || !net.hostQos) continue;
+    if (net.switch === 'ovs') {
+      if (snapshot.ovs?.ports[dev]?.foreignQos) issues.push({ path: `networks.${name}.hostQos`, message: `OVS port ${dev} already has a QoS row that netswitch did not make`, hint: `remove it (ovs-vsctl clear port ${dev} qos) or drop hostQos` });
+      continue;
+    }
+    const other = snapshot.foreignQdiscs?.[dev];
+    if (other && !ovsShaped.has(dev)) issues.push({ path: `networks.${name}.hostQos`, message: `${dev} already has a root qdisc that netswitch did not make (${other})`, hint: `remove it (tc qdisc del dev ${dev} root) or drop hostQos` });
   }
   return issues;
 }
@@ -99,7 +110,8 @@ export function networkDevices(desired: Config, running: Config): string[] {
 
 /**
  * The steps that take the host from what it has to what `desired` needs: the Linux teardown,
- * the OVS changes (one transaction), then the Linux build-up.
+ * the OVS changes (one transaction, with the flows it affects just before and after), then the
+ * Linux build-up.
  */
 export function planFor(snapshot: Snapshot, running: Config, desired: Config, owned: ReadonlySet<string>, datapath: string): Step[] {
   const want = layoutOf(desired, running);
@@ -130,7 +142,7 @@ function ourShaping(snapshot: Snapshot, networks: Network[]): QosLayout {
  * Internal ports the OVS transaction deletes (a port or bridge re-created, or gone): their kernel
  * devices go with them, so the Linux side treats them as new (address, up) after it.
  */
-function recreatedPorts(steps: readonly OvsStep[]): Set<string> {
+function recreatedPorts(steps: readonly Step[]): Set<string> {
   const ports = steps.flatMap((s) => (s.op === 'ovs.port.del' ? [s.port] : s.op === 'ovs.br.del' ? Object.values(s.bridge.ports) : []));
   return new Set(ports.flatMap((p) => p.interfaces.filter((i) => i.type === 'internal').map((i) => i.name)));
 }

@@ -5,6 +5,8 @@
 // `diffSnapshots(before, after)` returning nothing.
 import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
+import { sameQos as sameOvsQos } from '../plan/ovs.ts';
+import { flowKey } from '../plan/ovs-flows.ts';
 import { sameQos } from '../qos/hfsc.ts';
 
 const VOLATILE_INFO = new Set([
@@ -95,6 +97,12 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
     const pick = (s: Snapshot) => ({ devs: s.qos?.devs[dev] ? { [dev]: s.qos.devs[dev] } : {} });
     if (!sameQos(pick(a), pick(b))) out.push(`traffic shaping on ${dev} differs`);
   }
+  // Open vSwitch host QoS: netswitch's QoS rows by port, and its flows (rows re-created by a
+  // rollback get new uuids; their content is what counts).
+  const ovsQos = (s: Snapshot) => new Map(Object.values(s.ovs?.layout.bridges ?? {}).flatMap((b) => Object.values(b.ports).filter((p) => p.qos).map((p) => [p.name, p.qos] as const)));
+  const [qa, qb] = [ovsQos(a), ovsQos(b)];
+  for (const port of new Set([...qa.keys(), ...qb.keys()])) if (!sameOvsQos(qa.get(port), qb.get(port))) out.push(`QoS of OVS port ${port} differs`);
+  diffSets((a.ovs?.layout.flows ?? []).map(flowKey), (b.ovs?.layout.flows ?? []).map(flowKey), 'OpenFlow flow', out);
   const clients = (s: Snapshot) => (s.dhcp ?? []).map((c) => `${c.dev} DHCPv${c.family}`);
   diffSets(clients(a), clients(b), 'DHCP client', out);
   if (a.nameservers.join(' ') !== b.nameservers.join(' ')) {

@@ -1,5 +1,6 @@
 // Open vSwitch as netswitch models it: the bridges, ports and interfaces of a layout (what a
-// config needs, or netswitch's rows as OVSDB has them), and the OVS part of a host snapshot.
+// config needs, or netswitch's rows as OVSDB has them), the QoS rows and OpenFlow flows of
+// host QoS, and the OVS part of a host snapshot.
 
 export interface OvsInterfaceSpec {
   name: string;
@@ -25,6 +26,44 @@ export interface OvsPortAttrs {
 export interface OvsPortSpec extends OvsPortAttrs {
   name: string;
   interfaces: OvsInterfaceSpec[];
+  /** Port.qos: a QoS row of netswitch's (applied by OVS to every interface of the port). */
+  qos?: OvsQosSpec;
+}
+
+/**
+ * One linux-hfsc queue (a Queue row): OVS makes it an HFSC class whose real-time and
+ * link-share curves are both min-rate and whose upper limit is max-rate (bit/s).
+ */
+export interface OvsQueueSpec {
+  minRate?: number;
+  maxRate?: number;
+  /** external_ids: the network whose traffic the queue carries (none: the default queue 0). */
+  network?: string;
+  /** external_ids: what min-rate stands for — a link share (ls m2 x 8) or a committed rate (rt m2). */
+  basis?: 'ls' | 'rt';
+}
+
+/** A QoS row of type linux-hfsc with its queues. */
+export interface OvsQosSpec {
+  type: string;
+  /** other_config:max-rate, bit/s: the rate of the root class all queues share. */
+  maxRate?: number;
+  /** By queue id (what OpenFlow's set_queue names); queue 0 is the default queue. */
+  queues: Record<string, OvsQueueSpec>;
+}
+
+/**
+ * An OpenFlow flow netswitch adds (OVS does not keep flows across a restart of ovs-vswitchd:
+ * they are read back and re-added). `match` and `actions` are as ovs-ofctl prints them.
+ */
+export interface OvsFlowSpec {
+  bridge: string;
+  /** "0x6e73770000001388": netswitch's cookie prefix and the queue id. */
+  cookie: string;
+  /** "priority=100,in_port=vm100" */
+  match: string;
+  /** "set_queue:100,NORMAL" */
+  actions: string;
 }
 
 export interface OvsBridgeAttrs {
@@ -43,6 +82,8 @@ export interface OvsBridgeSpec extends OvsBridgeAttrs {
 
 export interface OvsLayout {
   bridges: Record<string, OvsBridgeSpec>;
+  /** netswitch's flows, sorted by bridge and cookie (read only on bridges with its QoS rows). */
+  flows?: OvsFlowSpec[];
 }
 
 export interface OvsSnapshot {
@@ -50,7 +91,7 @@ export interface OvsSnapshot {
   layout: OvsLayout;
   /** Every bridge, port and interface, netswitch's or not. */
   bridges: Record<string, { name: string; datapath: string; ports: string[]; owned: boolean; stp: boolean; mcastSnooping: boolean }>;
-  ports: Record<string, { name: string; bridge: string; interfaces: string[]; tag?: number; owned: boolean }>;
+  ports: Record<string, { name: string; bridge: string; interfaces: string[]; tag?: number; owned: boolean; foreignQos?: boolean }>;
   interfaces: Record<string, OvsInterfaceState>;
 }
 

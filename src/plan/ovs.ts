@@ -1,25 +1,34 @@
 // The Open vSwitch side of a config: one OVS bridge per southbound device (NIC or bond) and
 // one per NIC-less network (the native-OVS design's multi-bridge layout), each network an
-// internal port named after it and tagged with its VLAN. Like the Linux planner, it diffs two
-// values of one type — what the config needs and what OVSDB has (netswitch's rows) — into
-// steps that know their inverse and print themselves as ovs-vsctl commands.
+// internal port named after it and tagged with its VLAN; host QoS as a QoS row on the
+// southbound port and a flow per shaped network (qos/ovs.ts, plan/ovs-flows.ts). Like the Linux
+// planner, it diffs two values of one type — what the config needs and what OVSDB and
+// ovs-vswitchd have (netswitch's rows and flows) — into steps that know their inverse and print
+// themselves as ovs-vsctl / ovs-ofctl commands.
 import { createHash } from 'node:crypto';
 import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
-import type { OvsBridgeAttrs, OvsBridgeSpec, OvsInterfaceSpec, OvsLayout, OvsPortAttrs, OvsPortSpec } from '../model/ovs.ts';
+import type { OvsBridgeAttrs, OvsBridgeSpec, OvsFlowSpec, OvsInterfaceSpec, OvsLayout, OvsPortAttrs, OvsPortSpec, OvsQosSpec, OvsQueueSpec } from '../model/ovs.ts';
+import { ovsQosOf, queueIdOf, shapedOvsNetworks } from '../qos/ovs.ts';
+import { type FlowStep, planFlows, queueFlowOf, sortFlows } from './ovs-flows.ts';
 
-export type { OvsBridgeAttrs, OvsBridgeSpec, OvsInterfaceSpec, OvsLayout, OvsPortAttrs, OvsPortSpec };
+export type { OvsBridgeAttrs, OvsBridgeSpec, OvsFlowSpec, OvsInterfaceSpec, OvsLayout, OvsPortAttrs, OvsPortSpec, OvsQosSpec, OvsQueueSpec };
 
 export type OvsStep =
   | { op: 'ovs.br.add' | 'ovs.br.del'; bridge: OvsBridgeSpec }
   | { op: 'ovs.br.set'; name: string; from: OvsBridgeAttrs; to: OvsBridgeAttrs }
   | { op: 'ovs.port.add' | 'ovs.port.del'; bridge: string; port: OvsPortSpec }
   | { op: 'ovs.port.set'; name: string; from: OvsPortAttrs; to: OvsPortAttrs }
-  | { op: 'ovs.iface.set'; name: string; from: { mtu?: number }; to: { mtu?: number } };
+  | { op: 'ovs.iface.set'; name: string; from: { mtu?: number }; to: { mtu?: number } }
+  /** A port's QoS row (with its Queue rows): created, replaced, or removed (undefined). */
+  | { op: 'ovs.qos.set'; port: string; from?: OvsQosSpec; to?: OvsQosSpec };
 
 /** The external_ids key that marks a row as netswitch's. */
 export const OWNER_KEY = 'netswitch-owner';
 export const OWNER_VALUE = 'netswitch';
+/** Queue.external_ids: the network a queue carries, and what its min-rate stands for. */
+export const NETWORK_KEY = 'netswitch-network';
+export const BASIS_KEY = 'netswitch-min-rate';
 
 /** A deterministic OVS bridge name of at most 15 characters. */
 export function ovsBridgeName(prefix: 'br' | 'brn', device: string): string {
@@ -70,10 +79,36 @@ export function ovsLayoutOf(config: Config, datapath: string): OvsLayout {
     br.stp ||= net.stp;
     br.mcastSnooping ||= net.multicastSnooping === true;
   }
-  return { bridges };
+  // Host QoS: a QoS row on the southbound port, a flow per shaped network into its queue.
+  const flows: OvsFlowSpec[] = [];
+  for (const [sb, nets] of shapedOvsNetworks(config)) {
+    const br = bridges[ovsBridgeName('br', sb)];
+    const port = br?.ports[sb];
+    if (!port) continue; // a bond that is not there: validation says so
+    port.qos = ovsQosOf(nets);
+    for (const [name, net] of nets) flows.push(queueFlowOf(br.name, name, queueIdOf(net.vlan)));
+  }
+  return flows.length ? { bridges, flows: sortFlows(flows) } : { bridges };
 }
 
-export function planOvs(actual: OvsLayout, desired: OvsLayout): OvsStep[] {
+/**
+ * The steps from `actual` to `desired`: flow deletions, the OVSDB changes (one transaction),
+ * flow additions (see planFlows for why in that order).
+ */
+export function planOvs(actual: OvsLayout, desired: OvsLayout): (OvsStep | FlowStep)[] {
+  const steps = planOvsRows(actual, desired);
+  const gone = { bridges: new Set<string>(), ports: new Set<string>() };
+  for (const s of steps) {
+    if (s.op === 'ovs.br.del') {
+      gone.bridges.add(s.bridge.name);
+      for (const p of Object.keys(s.bridge.ports)) gone.ports.add(p);
+    } else if (s.op === 'ovs.port.del') gone.ports.add(s.port.name);
+  }
+  const flows = planFlows(actual.flows ?? [], desired.flows ?? [], gone);
+  return [...flows.before, ...steps, ...flows.after];
+}
+
+function planOvsRows(actual: OvsLayout, desired: OvsLayout): OvsStep[] {
   const steps: OvsStep[] = [];
   for (const [name, a] of Object.entries(actual.bridges)) {
     const d = desired.bridges[name];
@@ -101,6 +136,7 @@ export function planOvs(actual: OvsLayout, desired: OvsLayout): OvsStep[] {
       const from = portAttrs(ap);
       const to = portAttrs(dp);
       if (JSON.stringify(from) !== JSON.stringify(to)) steps.push({ op: 'ovs.port.set', name: pname, from, to });
+      if (!sameQos(ap.qos, dp.qos)) steps.push({ op: 'ovs.qos.set', port: pname, ...(ap.qos ? { from: ap.qos } : {}), ...(dp.qos ? { to: dp.qos } : {}) });
       for (const di of dp.interfaces) {
         const ai = ap.interfaces.find((i) => i.name === di.name);
         if (ai && ai.mtu !== di.mtu) steps.push({ op: 'ovs.iface.set', name: di.name, from: { mtu: ai.mtu }, to: { mtu: di.mtu } });
@@ -108,6 +144,17 @@ export function planOvs(actual: OvsLayout, desired: OvsLayout): OvsStep[] {
     }
   }
   return steps;
+}
+
+/** Equal QoS rows: type, rate and every queue (rates and what external_ids say). */
+export function sameQos(a: OvsQosSpec | undefined, b: OvsQosSpec | undefined): boolean {
+  return JSON.stringify(qosKey(a)) === JSON.stringify(qosKey(b));
+}
+
+function qosKey(q: OvsQosSpec | undefined): unknown {
+  if (!q) return null;
+  const queue = (x: OvsQueueSpec) => [x.minRate ?? null, x.maxRate ?? null, x.network ?? null, x.basis ?? null];
+  return [q.type, q.maxRate ?? null, Object.entries(q.queues).map(([id, x]): [number, unknown] => [Number(id), queue(x)]).sort((x, y) => x[0] - y[0])];
 }
 
 /** A port is re-created when its set of interfaces (names and types) changes. */
@@ -143,6 +190,8 @@ export function invertOvs(step: OvsStep): OvsStep {
     case 'ovs.port.set':
     case 'ovs.iface.set':
       return { ...step, from: step.to, to: step.from } as OvsStep;
+    case 'ovs.qos.set':
+      return { op: 'ovs.qos.set', port: step.port, ...(step.to ? { from: step.to } : {}), ...(step.from ? { to: step.from } : {}) };
   }
 }
 
@@ -162,13 +211,39 @@ export function describeOvsStep(step: OvsStep): string {
       return `set OVS port ${step.name} ${JSON.stringify(step.to)}`;
     case 'ovs.iface.set':
       return `set OVS interface ${step.name} mtu ${step.from.mtu ?? '(auto)'} -> ${step.to.mtu ?? '(auto)'}`;
+    case 'ovs.qos.set':
+      if (!step.to) return `stop shaping traffic leaving OVS port ${step.port} (remove its QoS and queues)`;
+      return `${step.from ? 'change' : 'shape'} traffic leaving OVS port ${step.port}: ${describeQos(step.to)}`;
   }
+}
+
+/** "linux-hfsc, queue 100 (vm100) min 400 max 10000000 bit/s, ..." */
+export function describeQos(q: OvsQosSpec): string {
+  const queues = Object.entries(q.queues).map(([id, x]) => `queue ${id}${x.network ? ` (${x.network})` : ''} min ${x.minRate ?? '-'} max ${x.maxRate ?? '-'}`);
+  return `${q.type} max ${q.maxRate ?? '-'} bit/s; ${queues.join(', ')}`;
 }
 
 function describePorts(names: string[]): string {
   if (names.length === 0) return 'no ports';
   // A bridge of a thousand networks is described by its size, not a thousand names.
   return names.length <= 8 ? `ports ${names.join(', ')}` : `${names.length} ports (${names.slice(0, 3).join(', ')}, ...)`;
+}
+
+/** `ovs-vsctl` words that create P's QoS row and its queues (for a port's command line). */
+function qosWords(port: string, q: OvsQosSpec): string[] {
+  const owner = `external_ids:${OWNER_KEY}=${OWNER_VALUE}`;
+  const ids = Object.keys(q.queues);
+  const words = [
+    `-- set port ${port} qos=@qos_${port}`,
+    `-- --id=@qos_${port} create qos type=${q.type}${q.maxRate !== undefined ? ` other_config:max-rate=${q.maxRate}` : ''} ${owner} ${ids.map((id) => `queues:${id}=@q${id}_${port}`).join(' ')}`,
+  ];
+  for (const id of ids) {
+    const x = q.queues[id];
+    const cfg = [x.minRate !== undefined ? `other_config:min-rate=${x.minRate}` : '', x.maxRate !== undefined ? `other_config:max-rate=${x.maxRate}` : ''].filter(Boolean);
+    const ext = [owner, ...(x.network ? [`external_ids:${NETWORK_KEY}=${x.network}`] : []), ...(x.basis ? [`external_ids:${BASIS_KEY}=${x.basis}`] : [])];
+    words.push(`-- --id=@q${id}_${port} create queue ${[...cfg, ...ext].join(' ')}`);
+  }
+  return words;
 }
 
 function portKind(p: OvsPortSpec): string {
@@ -188,8 +263,12 @@ export function ovsVsctl(step: OvsStep): string[] {
       ...(i.mtu !== undefined ? [`-- set interface ${i.name} mtu_request=${i.mtu}`] : []),
     ]);
     const head = p.interfaces.length > 1 ? `add-bond ${bridge} ${p.name} ${p.interfaces.map((i) => i.name).join(' ')}` : `add-port ${bridge} ${p.name}`;
-    return ['ovs-vsctl', head, ...attrs.map(q), ...ifaces, `-- set port ${p.name} external_ids:${OWNER_KEY}=${OWNER_VALUE}`].join(' ');
+    return ['ovs-vsctl', head, ...attrs.map(q), ...ifaces, `-- set port ${p.name} external_ids:${OWNER_KEY}=${OWNER_VALUE}`, ...(p.qos ? qosWords(p.name, p.qos) : [])].join(' ');
   };
+  // OVS leaves a removed port's QoS and Queue rows behind (root tables): netswitch deletes them
+  // in the same transaction, and the qdisc OVS made on its NICs after it.
+  const qosGone = (p: OvsPortSpec) =>
+    p.qos ? [`# and destroy the QoS row of ${p.name} and its ${Object.keys(p.qos.queues).length} Queue rows${p.interfaces.some((i) => i.type === '') ? `; then tc qdisc del dev ${p.interfaces.filter((i) => i.type === '').map((i) => i.name).join(', ')} root handle 1: hfsc` : ''}`] : [];
   switch (step.op) {
     case 'ovs.br.add':
       return [
@@ -197,13 +276,13 @@ export function ovsVsctl(step: OvsStep): string[] {
         ...Object.values(step.bridge.ports).map((p) => portCmd(step.bridge.name, p)),
       ];
     case 'ovs.br.del':
-      return [`ovs-vsctl del-br ${step.bridge.name}`];
+      return [`ovs-vsctl del-br ${step.bridge.name}`, ...Object.values(step.bridge.ports).flatMap(qosGone)];
     case 'ovs.br.set':
       return [`ovs-vsctl set bridge ${step.name} stp_enable=${step.to.stp} mcast_snooping_enable=${step.to.mcastSnooping}`];
     case 'ovs.port.add':
       return [portCmd(step.bridge, step.port)];
     case 'ovs.port.del':
-      return [`ovs-vsctl del-port ${step.bridge} ${step.port.name}`];
+      return [`ovs-vsctl del-port ${step.bridge} ${step.port.name}`, ...qosGone(step.port)];
     case 'ovs.port.set': {
       const to = step.to;
       const parts = [to.tag === undefined ? `-- clear port ${step.name} tag` : `-- set port ${step.name} tag=${to.tag}`];
@@ -212,5 +291,9 @@ export function ovsVsctl(step: OvsStep): string[] {
     }
     case 'ovs.iface.set':
       return [step.to.mtu === undefined ? `ovs-vsctl clear interface ${step.name} mtu_request` : `ovs-vsctl set interface ${step.name} mtu_request=${step.to.mtu}`];
+    case 'ovs.qos.set': {
+      const old = step.from ? [`# and destroy the QoS row of ${step.port} and its ${Object.keys(step.from.queues).length} Queue rows`] : [];
+      return step.to ? [['ovs-vsctl', ...qosWords(step.port, step.to)].join(' ').replace('ovs-vsctl -- ', 'ovs-vsctl '), ...old] : [`ovs-vsctl clear port ${step.port} qos`, ...old];
+    }
   }
 }

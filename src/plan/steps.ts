@@ -6,17 +6,18 @@ import { shellQuote } from '../sys/run.ts';
 import type { DhcpClient } from '../model/snapshot.ts';
 import type { LinkSpec, RouteSpec, RuleSpec } from './layout.ts';
 import { type OvsStep, describeOvsStep, invertOvs, ovsVsctl } from './ovs.ts';
+import { type FlowStep, describeFlowStep, invertFlow, isFlowStep, ofctlCommands } from './ovs-flows.ts';
 import { type QosStep, describeQosStep, invertQos, isQosStep, tcCommands } from '../qos/hfsc.ts';
 
-export { isQosStep };
+export { isFlowStep, isQosStep };
 
 export type LinkAttr = 'mtu' | 'up' | 'master' | 'mac';
 
 /**
  * A step of either switch: Linux steps run through `ip -batch` (shaping through `tc -batch`),
- * OVS steps as one OVSDB transaction.
+ * OVS steps as one OVSDB transaction, OpenFlow flows through `ovs-ofctl --bundle`.
  */
-export type Step = LinuxStep | OvsStep | QosStep;
+export type Step = LinuxStep | OvsStep | QosStep | FlowStep;
 
 export function isOvsStep(step: Step): step is OvsStep {
   return step.op.startsWith('ovs.');
@@ -43,6 +44,7 @@ export type LinuxStep =
 export function invert(step: Step): Step {
   if (isOvsStep(step)) return invertOvs(step);
   if (isQosStep(step)) return invertQos(step);
+  if (isFlowStep(step)) return invertFlow(step);
   switch (step.op) {
     case 'link.add':
       return { op: 'link.del', link: step.link };
@@ -85,6 +87,7 @@ export function undo(steps: readonly Step[]): Step[] {
 export function describeStep(step: Step): string {
   if (isOvsStep(step)) return describeOvsStep(step);
   if (isQosStep(step)) return describeQosStep(step);
+  if (isFlowStep(step)) return describeFlowStep(step);
   switch (step.op) {
     case 'link.add':
       return `create ${step.link.kind} ${step.link.name}${step.link.vlan ? ` on ${step.link.vlan.link}` : ''} (mtu ${step.link.mtu})`;
@@ -222,6 +225,7 @@ function bondArgs(opts: Record<string, string>): string[] {
 export function commandsOf(step: Step): string[] {
   if (isOvsStep(step)) return ovsVsctl(step);
   if (isQosStep(step)) return tcCommands(step);
+  if (isFlowStep(step)) return ofctlCommands(step);
   if (step.op === 'dns.set') return [`# write ${step.to.map((n) => `nameserver ${n}`).join(', ') || 'no nameserver'} to resolv.conf`];
   if (step.op === 'sysctl.set') return [`sysctl -w net.ipv6.conf.${step.dev.replaceAll('.', '/')}.${step.key}=${step.to}`];
   if (step.op === 'dhcp.start') return [`dhclient -${step.client.family} -1 -sf dhclient-script -e NETSWITCH_TABLE=${step.client.table} ${step.client.dev}`];

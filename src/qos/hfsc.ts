@@ -138,17 +138,15 @@ export function qosClassOf(layout: QosLayout, dev: string, vlan?: number): TcCla
 }
 
 /**
- * The shaping a config asks for. Networks without a southbound device are skipped (nothing to
- * shape); validation refuses them, and everything else `hostQosProblems` lists, first.
+ * The shaping a config asks for of tc: its legacy networks'. Networks of the ovs switch are
+ * shaped by OVS's QoS rows (qos/ovs.ts); networks without a southbound device are skipped
+ * (nothing to shape): validation refuses them, and everything else `hostQosProblems` lists, first.
  */
 export function qosLayoutOf(config: Config): QosLayout {
   const byDev = new Map<string, { vlan?: number; qos: HostQos }[]>();
-  for (const [name, net] of Object.entries(config.networks)) {
+  for (const net of Object.values(config.networks)) {
     const dev = southbound(net);
-    if (!net.hostQos || dev === undefined) continue;
-    if (net.bonding && config.bondings[net.bonding]?.switch === 'ovs') {
-      throw new Error(`network ${name}: hostQos on OVS bond ${net.bonding}, which has no kernel device to shape`);
-    }
+    if (!net.hostQos || dev === undefined || net.switch === 'ovs') continue;
     byDev.set(dev, [...(byDev.get(dev) ?? []), { vlan: net.vlan, qos: net.hostQos }]);
   }
   const devs: Record<string, QosDev> = {};
@@ -176,7 +174,11 @@ export interface QosProblem {
   hint: string;
 }
 
-/** What tc or the kernel would refuse, said before anything runs (for the validator). */
+/**
+ * What tc or the kernel would refuse, said before anything runs (for the validator). The
+ * limits hold on both switches (OVS's linux-hfsc keeps rates as tc does); what only OVS cannot
+ * express is `ovsHostQosProblems`'s (qos/ovs.ts).
+ */
 export function hostQosProblems(config: Config): QosProblem[] {
   const problems: QosProblem[] = [];
   for (const [name, net] of Object.entries(config.networks)) {
@@ -184,9 +186,8 @@ export function hostQosProblems(config: Config): QosProblem[] {
     if (!qos) continue;
     const path = `networks.${name}.hostQos`;
     if (southbound(net) === undefined) problems.push({ path, message: 'hostQos shapes what leaves a NIC or bond; this network has neither', hint: 'give the network a nic or bonding, or drop hostQos' });
-    if (net.bonding && config.bondings[net.bonding]?.switch === 'ovs') problems.push({ path, message: `bond ${net.bonding} is an OVS bond: it has no kernel device to shape`, hint: 'use a legacy bond, or drop hostQos' });
     const { ls, ul, rt } = qos.out;
-    if (!ls || ls.m2 === 0) problems.push({ path: `${path}.out.ls`, message: 'hostQos needs a link share (ls) with m2 above 0', hint: 'add out.ls: { m2: SHARE } (oVirt sends 1-100)' });
+    if (net.switch !== 'ovs' && (!ls || ls.m2 === 0)) problems.push({ path: `${path}.out.ls`, message: 'hostQos needs a link share (ls) with m2 above 0', hint: 'add out.ls: { m2: SHARE } (oVirt sends 1-100)' });
     for (const [key, c, scale] of [['ls', ls, LS_SCALE], ['ul', ul, 1], ['rt', rt, 1]] as const) {
       if (!c) continue;
       const max = Math.floor(MAX_RATE_BITS / scale);

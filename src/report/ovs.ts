@@ -5,9 +5,12 @@
 import { type Config, isRemoval } from '../model/config.ts';
 import { formatBondOptions } from '../model/bond-options.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
+import type { HostQos } from '../model/config.ts';
 import type { OvsBridgeSpec, OvsPortSpec } from '../model/ovs.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { portAttrs } from '../plan/ovs.ts';
+import { queueOfFlow } from '../plan/ovs-flows.ts';
+import { hostQosOfQueue } from '../qos/ovs.ts';
 import type { Capabilities, InterfaceStats, IpInfo } from './report.ts';
 
 interface OvsNetwork {
@@ -93,6 +96,8 @@ export function ovsKernelConfig(snapshot: Snapshot, running: Config, ip: (dev: s
     if (n.port.tag !== undefined) entry.vlan = n.port.tag;
     if (n.bridge.stp) entry.stp = true;
     if (n.bridge.mcastSnooping) entry.multicastSnooping = true;
+    const shaped = hostQosOf(snapshot, n);
+    if (shaped) entry.hostQos = shaped;
     const mtu = link?.mtu ?? n.port.interfaces[0].mtu;
     if (mtu !== undefined && mtu !== 1500) entry.mtu = mtu;
     const static4 = link?.addresses.find((a) => a.family === 4 && !a.dynamic);
@@ -117,6 +122,21 @@ export function ovsKernelConfig(snapshot: Snapshot, running: Config, ip: (dev: s
     }
   }
   return { networks, bondings };
+}
+
+/**
+ * A network's shaping as it really is: a flow of netswitch's sends its internal port's traffic
+ * to a queue of the southbound port's QoS row (without the flow — after a restart of
+ * ovs-vswitchd, say — the queue shapes nothing, and nothing is reported).
+ */
+function hostQosOf(snapshot: Snapshot, n: OvsNetwork): HostQos | undefined {
+  const queues = n.southbound?.qos?.queues;
+  if (!queues) return undefined;
+  for (const flow of snapshot.ovs?.layout.flows ?? []) {
+    const q = flow.bridge === n.bridge.name ? queueOfFlow(flow) : undefined;
+    if (q?.port === n.name && queues[String(q.queue)]) return hostQosOfQueue(queues[String(q.queue)]);
+  }
+  return undefined;
 }
 
 /** Counters of OVS interfaces the kernel does not show (bond members of userspace bridges, bonds as a whole). */

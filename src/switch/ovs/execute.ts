@@ -1,8 +1,10 @@
 // Executing OVS steps: all of them in one OVSDB transaction (never an ovs-vsctl process per
 // change), then waiting for ovs-vswitchd to apply it (next_cfg/cur_cfg) and checking that
-// every interface it touched came up without an error.
+// every interface it touched came up without an error. QoS and Queue rows are root tables (OVSDB
+// keeps them when nothing refers to them): netswitch deletes its own with the port that had them.
 import { ErrorCode, NetswitchError, isNetswitchError } from '../../model/errors.ts';
 import {
+  type Atom,
   type Datum,
   type Operation,
   type OvsdbClient,
@@ -23,7 +25,7 @@ import {
   uuid,
   wait,
 } from '../../ovsdb/index.ts';
-import { OWNER_KEY, OWNER_VALUE, type OvsPortSpec, type OvsStep } from '../../plan/ovs.ts';
+import { BASIS_KEY, NETWORK_KEY, OWNER_KEY, OWNER_VALUE, type OvsPortSpec, type OvsQosSpec, type OvsStep, sameQos } from '../../plan/ovs.ts';
 import type { Log } from '../../sys/log.ts';
 import { run } from '../../sys/run.ts';
 import { DB, type OvsState, readOvs } from './state.ts';
@@ -40,7 +42,7 @@ export interface OvsExecuteOptions {
 
 export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[], options: OvsExecuteOptions = {}): Promise<void> {
   if (steps.length === 0) return;
-  const state = await readOvs(client);
+  const state = await readOvs(client, { flows: false });
   const ops = new TransactionBuilder(state, options.tolerant ?? false);
   for (const step of steps) ops.add(step);
   ops.ops.push(mutate('Open_vSwitch', [], [mutation('next_cfg', '+=', 1)]), select('Open_vSwitch', [], ['next_cfg']));
@@ -56,7 +58,30 @@ export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[],
   const nextCfg = Number((results[results.length - 1] as { rows: Row[] }).rows[0].next_cfg);
   await dropUserspaceTaps(steps, state);
   await waitForVswitchd(client, nextCfg, options.timeoutMs ?? 30_000);
+  await dropLeftoverQdiscs(steps);
   await checkInterfaces(client, ops.touchedInterfaces);
+}
+
+/**
+ * OVS shapes a port with QoS by a root `hfsc` qdisc 1: on each of its NICs, and leaves it there
+ * when the port goes (it removes it only when the QoS is cleared from a port that stays). A NIC
+ * that left OVS in this transaction gets the kernel's default qdisc back, as before it had one;
+ * the kind and handle in the command make tc refuse any other root qdisc. The undo of the
+ * removal gives the port its QoS back, and OVS makes the qdisc again.
+ */
+async function dropLeftoverQdiscs(steps: readonly OvsStep[]): Promise<void> {
+  const removed = new Set<string>();
+  const kept = new Set<string>();
+  for (const step of steps) {
+    const ports = step.op === 'ovs.br.del' || step.op === 'ovs.br.add' ? Object.values(step.bridge.ports) : step.op === 'ovs.port.del' || step.op === 'ovs.port.add' ? [step.port] : [];
+    for (const p of ports) {
+      for (const i of p.interfaces.filter((x) => x.type === '')) {
+        if (step.op === 'ovs.br.add' || step.op === 'ovs.port.add') kept.add(i.name);
+        else if (p.qos) removed.add(i.name);
+      }
+    }
+  }
+  for (const dev of removed) if (!kept.has(dev)) await run(['tc', 'qdisc', 'del', 'dev', dev, 'root', 'handle', '1:', 'hfsc'], { check: false });
 }
 
 /**
@@ -122,6 +147,8 @@ class TransactionBuilder {
   #n = 0;
   /** Bridges and ports an earlier operation of this transaction deletes. */
   #deleted = new Set<string>();
+  /** Ports whose QoS rows an earlier operation deletes. */
+  #droppedQos = new Set<string>();
 
   constructor(state: OvsState, tolerant: boolean) {
     this.#state = state;
@@ -158,6 +185,7 @@ class TransactionBuilder {
       case 'ovs.br.del': {
         const id = this.#state.bridgeUuids[step.bridge.name];
         if (!id) return this.#missing(`bridge ${step.bridge.name}`);
+        for (const p of Object.keys(step.bridge.ports)) this.#dropQos(p);
         this.ops.push(mutate('Open_vSwitch', [], [deleteFrom('bridges', toSet([uuid(id)]))]), del('Bridge', [eq('name', step.bridge.name)]));
         this.#deleted.add(step.bridge.name);
         for (const p of Object.keys(step.bridge.ports)) this.#deleted.add(p);
@@ -176,6 +204,7 @@ class TransactionBuilder {
       case 'ovs.port.del': {
         const id = this.#state.portUuids[step.port.name];
         if (!id) return this.#missing(`port ${step.port.name}`);
+        this.#dropQos(step.port.name);
         this.ops.push(mutate('Bridge', [eq('name', step.bridge)], [deleteFrom('ports', toSet([uuid(id)]))]));
         this.#deleted.add(step.port.name);
         return;
@@ -187,7 +216,47 @@ class TransactionBuilder {
         this.touchedInterfaces.add(step.name);
         this.ops.push(update('Interface', [eq('name', step.name)], { mtu_request: step.to.mtu ?? toSet([]) }));
         return;
+      case 'ovs.qos.set': {
+        if (!this.#state.portUuids[step.port] || this.#deleted.has(step.port)) return this.#missing(`port ${step.port}`);
+        if (this.#tolerant && sameQos(this.#currentQos(step.port), step.to)) return;
+        this.#dropQos(step.port);
+        if (step.to) this.ops.push(update('Port', [eq('name', step.port)], { qos: namedUuid(this.#qos(step.to)) }));
+        return;
+      }
     }
+  }
+
+  /** The port's QoS row as read just before (netswitch's only). */
+  #currentQos(port: string): OvsQosSpec | undefined {
+    const bridge = this.#state.ports[port]?.bridge;
+    return bridge === undefined ? undefined : this.#state.layout.bridges[bridge]?.ports[port]?.qos;
+  }
+
+  /**
+   * Takes netswitch's QoS row off the port and deletes it and its queues (root tables: OVSDB
+   * would keep them). The reference goes first: a row still referred to cannot be deleted.
+   */
+  #dropQos(port: string): void {
+    const ids = this.#state.qosUuids[port];
+    if (!ids || this.#droppedQos.has(port)) return;
+    this.#droppedQos.add(port);
+    this.ops.push(update('Port', [eq('name', port)], { qos: toSet([]) }), del('QoS', [eq('_uuid', uuid(ids.qos))]));
+    for (const q of ids.queues) this.ops.push(del('Queue', [eq('_uuid', uuid(q))]));
+  }
+
+  /** Inserts a QoS row and its queues; returns the QoS row's uuid-name. */
+  #qos(q: OvsQosSpec): string {
+    const queues: [number, Atom][] = Object.entries(q.queues).map(([id, x]) => {
+      const name = this.#name();
+      const ids: Record<string, string> = { [OWNER_KEY]: OWNER_VALUE, ...(x.network ? { [NETWORK_KEY]: x.network } : {}), ...(x.basis ? { [BASIS_KEY]: x.basis } : {}) };
+      const config: Record<string, string> = { ...(x.minRate !== undefined ? { 'min-rate': String(x.minRate) } : {}), ...(x.maxRate !== undefined ? { 'max-rate': String(x.maxRate) } : {}) };
+      this.ops.push(insert('Queue', { other_config: toMap(config), external_ids: toMap(ids) }, name));
+      return [Number(id), namedUuid(name)];
+    });
+    const name = this.#name();
+    const config: Record<string, string> = q.maxRate !== undefined ? { 'max-rate': String(q.maxRate) } : {};
+    this.ops.push(insert('QoS', { type: q.type, other_config: toMap(config), queues: toMap(queues), external_ids: OWNER }, name));
+    return name;
   }
 
   #name(): string {
@@ -203,8 +272,9 @@ class TransactionBuilder {
       this.ops.push(insert('Interface', row, name));
       return name;
     });
+    const qos: Row = p.qos ? { qos: namedUuid(this.#qos(p.qos)) } : {};
     const name = this.#name();
-    this.ops.push(insert('Port', { name: p.name, interfaces: toSet(ifaces.map(namedUuid)), external_ids: OWNER, ...portColumns(p) }, name));
+    this.ops.push(insert('Port', { name: p.name, interfaces: toSet(ifaces.map(namedUuid)), external_ids: OWNER, ...portColumns(p), ...qos }, name));
     return name;
   }
 

@@ -1,6 +1,8 @@
-// Reading Open vSwitch through OVSDB: every bridge, port and interface in one transaction of
-// selects, turned into the layout of netswitch's own rows (external_ids marks them) plus what
-// the executor needs (row uuids) and what the report shows (foreign rows, errors, counters).
+// Reading Open vSwitch through OVSDB: every bridge, port, interface, QoS and queue in one
+// transaction of selects, turned into the layout of netswitch's own rows (external_ids marks
+// them) plus what the executor needs (row uuids) and what the report shows (foreign rows,
+// errors, counters); and netswitch's OpenFlow flows, which only ovs-vswitchd holds, from the
+// bridges where its QoS rows are.
 import {
   type Atom,
   type Datum,
@@ -13,8 +15,9 @@ import {
   select,
   uuidOf,
 } from '../../ovsdb/index.ts';
-import type { OvsBridgeSpec, OvsInterfaceSpec, OvsPortSpec, OvsSnapshot } from '../../model/ovs.ts';
-import { OWNER_KEY, OWNER_VALUE } from '../../plan/ovs.ts';
+import type { OvsBridgeSpec, OvsInterfaceSpec, OvsPortSpec, OvsQosSpec, OvsQueueSpec, OvsSnapshot } from '../../model/ovs.ts';
+import { BASIS_KEY, NETWORK_KEY, OWNER_KEY, OWNER_VALUE } from '../../plan/ovs.ts';
+import { readFlows } from './flows.ts';
 import { ovsdbTarget } from './target.ts';
 
 export const DB = 'Open_vSwitch';
@@ -29,6 +32,8 @@ export interface OvsState extends OvsSnapshot {
   rootUuid: string;
   bridgeUuids: Record<string, string>;
   portUuids: Record<string, string>;
+  /** netswitch's QoS rows by the port that has them: the QoS row's uuid and its queues'. */
+  qosUuids: Record<string, { qos: string; queues: string[] }>;
 }
 
 const owned = (row: Row) => fromStringMap(row.external_ids as Datum)[OWNER_KEY] === OWNER_VALUE;
@@ -45,20 +50,24 @@ const str = (d: Datum): string | undefined => {
  * OVSDB's rows netswitch looks at, in one select transaction. Interface statistics (half of the
  * reply on a big host) only with `stats`: planning and verifying do not need them.
  */
-export async function readOvs(client: OvsdbClient, options: { stats?: boolean } = {}): Promise<OvsState> {
-  const [root, bridges, ports, ifaces] = await client.transact(DB, [
+export async function readOvs(client: OvsdbClient, options: { stats?: boolean; flows?: boolean } = {}): Promise<OvsState> {
+  const [root, bridges, ports, ifaces, qosRows, queueRows] = await client.transact(DB, [
     select('Open_vSwitch', [], ['_uuid']),
     select('Bridge', [], ['_uuid', 'name', 'datapath_type', 'stp_enable', 'mcast_snooping_enable', 'external_ids', 'ports']),
-    select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids']),
+    select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids', 'qos']),
     select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', ...(options.stats ? ['statistics'] : []), 'external_ids', 'mac_in_use']),
+    select('QoS', [], ['_uuid', 'type', 'queues', 'other_config', 'external_ids']),
+    select('Queue', [], ['_uuid', 'other_config', 'external_ids']),
   ] as const);
   const ifaceByUuid = new Map<string, Row>(ifaces.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
   const portByUuid = new Map<string, Row>(ports.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
+  const qos = new QosRows(qosRows.rows, queueRows.rows);
   const state: OvsState = {
     layout: { bridges: {} },
     rootUuid: uuidOf(root.rows[0]._uuid as Atom),
     bridgeUuids: {},
     portUuids: {},
+    qosUuids: {},
     bridges: {},
     ports: {},
     interfaces: {},
@@ -94,7 +103,17 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean } 
       state.portUuids[pname] = uuidOf(p._uuid as Atom);
       const ifaceRows = fromSet(p.interfaces as Datum).map((u) => ifaceByUuid.get(uuidOf(u))).filter((i): i is Row => i !== undefined);
       const tag = num(p.tag as Datum);
-      state.ports[pname] = { name: pname, bridge: name, interfaces: ifaceRows.map((i) => String(i.name)), owned: owned(p), ...(tag !== undefined ? { tag } : {}) };
+      const qosUuid = fromOptional(p.qos as Datum);
+      const ours = qosUuid === undefined ? undefined : qos.spec(uuidOf(qosUuid));
+      state.ports[pname] = {
+        name: pname,
+        bridge: name,
+        interfaces: ifaceRows.map((i) => String(i.name)),
+        owned: owned(p),
+        ...(tag !== undefined ? { tag } : {}),
+        ...(qosUuid !== undefined && !ours ? { foreignQos: true } : {}),
+      };
+      if (ours) state.qosUuids[pname] = { qos: uuidOf(qosUuid as Atom), queues: ours.queueUuids };
     }
     if (!owned(b)) continue;
     const spec: OvsBridgeSpec = { name, datapath: state.bridges[name].datapath, stp: state.bridges[name].stp, mcastSnooping: state.bridges[name].mcastSnooping, ports: {} };
@@ -107,10 +126,62 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean } 
         continue;
       }
       spec.ports[pname] = portSpec(p, ifaceByUuid);
+      const q = state.qosUuids[pname] && qos.spec(state.qosUuids[pname].qos);
+      if (q) spec.ports[pname].qos = q.spec;
     }
     state.layout.bridges[name] = spec;
   }
+  if (options.flows !== false) {
+    // Only netswitch's QoS rows have flows of netswitch's (reading a bridge costs a process).
+    const shaped = Object.values(state.layout.bridges).filter((b) => Object.values(b.ports).some((p) => p.qos));
+    const flows = shaped.length ? await readFlows(shaped.map((b) => b.name)) : [];
+    if (flows.length) state.layout.flows = flows;
+  }
   return state;
+}
+
+/** netswitch's QoS rows (external_ids marks them) with their queues, by uuid. */
+class QosRows {
+  #qos = new Map<string, Row>();
+  #queues = new Map<string, Row>();
+
+  constructor(qos: readonly Row[], queues: readonly Row[]) {
+    for (const r of qos) if (owned(r)) this.#qos.set(uuidOf(r._uuid as Atom), r);
+    for (const r of queues) this.#queues.set(uuidOf(r._uuid as Atom), r);
+  }
+
+  spec(uuid: string): { spec: OvsQosSpec; queueUuids: string[] } | undefined {
+    const r = this.#qos.get(uuid);
+    if (!r) return undefined;
+    const queues: Record<string, OvsQueueSpec> = {};
+    const queueUuids: string[] = [];
+    const entries = [...fromMap(r.queues as Datum)].sort(([a], [b]) => Number(a) - Number(b));
+    for (const [id, ref] of entries) {
+      const q = this.#queues.get(uuidOf(ref));
+      queueUuids.push(uuidOf(ref));
+      queues[String(id)] = q ? queueSpec(q) : {};
+    }
+    const maxRate = rate(fromStringMap(r.other_config as Datum)['max-rate']);
+    return { spec: { type: String(r.type), ...(maxRate !== undefined ? { maxRate } : {}), queues }, queueUuids };
+  }
+}
+
+function queueSpec(q: Row): OvsQueueSpec {
+  const cfg = fromStringMap(q.other_config as Datum);
+  const ids = fromStringMap(q.external_ids as Datum);
+  const spec: OvsQueueSpec = {};
+  const min = rate(cfg['min-rate']);
+  const max = rate(cfg['max-rate']);
+  if (min !== undefined) spec.minRate = min;
+  if (max !== undefined) spec.maxRate = max;
+  if (ids[NETWORK_KEY] !== undefined) spec.network = ids[NETWORK_KEY];
+  if (ids[BASIS_KEY] === 'ls' || ids[BASIS_KEY] === 'rt') spec.basis = ids[BASIS_KEY];
+  return spec;
+}
+
+/** A rate of other_config (a string of digits); anything else reads as absent. */
+function rate(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 function portSpec(p: Row, ifaceByUuid: Map<string, Row>): OvsPortSpec {
