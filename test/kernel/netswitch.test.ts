@@ -1,10 +1,10 @@
-// Kernel tier, netswitch itself: what needs a kernel with bonding, 802.1Q and the OVS kernel
-// datapath, each scenario one user-mode Linux boot running the real CLI, checked with
-// independent tools (ip -d -json, /proc/net/bonding, ovs-dpctl) and traffic.
+// Kernel tier, netswitch itself: what needs a kernel with bonding, 802.1Q, HFSC and the OVS
+// kernel datapath, each scenario one user-mode Linux boot running the real CLI, checked with
+// independent tools (ip -d -json, /proc/net/bonding, ovs-dpctl, tc, ovs-ofctl) and traffic.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { configuredLinks } from '../lib/configured.ts';
-import { type Scenario, runScenario } from './scenario.ts';
+import { type CheckContext, type Scenario, runScenario } from './scenario.ts';
 import { umlSkipReason } from './uml.ts';
 
 // Callers name the fields they check.
@@ -215,8 +215,157 @@ save qdisc-4.txt tc qdisc show dev eth0
   },
 };
 
+// The shaped network's limit (ul) in the OVS scenario, bit/s.
+const OVS_UL = 10_000_000;
+
+const ovsHostQos: Scenario = {
+  name: 'netswitch hostQos on ovs (kernel datapath): linux-hfsc QoS rows and flows, the classes OVS made, iperf3 within the limit; restart, rollback, removal',
+  timeoutMs: 240_000,
+  script: String.raw`
+modprobe -a openvswitch veth 8021q sch_hfsc
+D=/run/ovs
+mkdir -p $D
+export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D OVS_SYSCONFDIR=$D
+ovsdb-tool create $D/conf.db /usr/share/openvswitch/vswitch.ovsschema
+ovsdb-server $D/conf.db --remote=punix:$D/db.sock --unixctl=$D/ovsdb.ctl --pidfile=$D/ovsdb.pid --detach --log-file=$D/ovsdb.log
+ovs-vsctl --no-wait init
+# The far end: untagged and VLAN 100 addresses on the other end of eth0's cable, iperf3 there.
+ip netns add peer
+ip link add eth0 type veth peer name p0 netns peer
+ip -n peer link set p0 up
+ip -n peer link add link p0 name p0.100 type vlan id 100
+ip -n peer link set p0.100 up
+ip -n peer addr add 10.0.0.2/24 dev p0
+ip -n peer addr add 10.1.0.2/24 dev p0.100
+ip link add eth1 type veth peer name p1 netns peer
+ip link add eth2 type veth peer name p2 netns peer
+ip netns exec peer iperf3 -s -D -p 5201
+uptime_at_least 10
+vswitchd() { ovs-vswitchd unix:$D/db.sock --unixctl=$D/vswitchd.ctl --pidfile=$D/vswitchd.pid --detach --log-file=$D/vswitchd.log; }
+vswitchd
+export NETSWITCH_OVSDB=unix:$D/db.sock NETSWITCH_OVS_DATAPATH=system
+cat > /tmp/qos.yaml <<'END'
+networks:
+  shaped: { nic: eth0, vlan: 100, switch: ovs, ipaddr: 10.1.0.1, prefix: 24, hostQos: { out: { ls: { m2: 20 }, ul: { m2: ${OVS_UL} } } } }
+  free: { nic: eth0, switch: ovs, ipaddr: 10.0.0.1, prefix: 24 }
+  bonded: { bonding: bond0, vlan: 200, switch: ovs, bridged: false, hostQos: { out: { rt: { m2: 2000000 }, ul: { m2: 5000000 } } } }
+bondings:
+  bond0: { nics: [eth1, eth2], switch: ovs, options: "mode=active-backup" }
+END
+netswitch apply /tmp/qos.yaml
+save qdisc-1.txt tc qdisc show dev eth0
+save classes-1.txt tc class show dev eth0
+save classes-eth1.txt tc class show dev eth1
+save classes-eth2.txt tc class show dev eth2
+save flows-1.txt ovs-ofctl dump-flows --names --no-stats br-eth0
+save replan.json netswitch -o json plan /tmp/qos.yaml
+save show.json netswitch show -o json
+wait_for 10 ping -c1 -W1 10.1.0.2
+wait_for 10 ping -c1 -W1 10.0.0.2
+save iperf-shaped.json iperf3 -c 10.1.0.2 -p 5201 -t 3 -J
+save iperf-free.json iperf3 -c 10.0.0.2 -p 5201 -t 3 -J
+save classes-traffic.txt tc -s class show dev eth0
+# ovs-vswitchd restarts (the kernel datapath and OVSDB stay): its flows are gone until restore.
+ovs-appctl -t $D/vswitchd.ctl exit
+vswitchd
+ovs-vsctl --timeout=30 wait-until bridge br-eth0
+save flows-restarted.txt ovs-ofctl dump-flows --names --no-stats br-eth0
+save plan-restarted.json netswitch -o json plan /tmp/qos.yaml
+netswitch restore
+save flows-restored.txt ovs-ofctl dump-flows --names --no-stats br-eth0
+# A change that fails at its last step: the classes are as before.
+cat > /tmp/qos2.yaml <<'END'
+networks:
+  shaped: { nic: eth0, vlan: 100, switch: ovs, ipaddr: 10.1.0.11, prefix: 24, hostQos: { out: { ls: { m2: 20 }, ul: { m2: 20000000 } } } }
+END
+set +e
+NETSWITCH_FAULT_STEP=$(netswitch -o json plan /tmp/qos2.yaml | grep -c '"description"') netswitch apply /tmp/qos2.yaml > $UML_OUT/fault.out 2>&1
+echo $? > $UML_OUT/fault.rc
+set -e
+save classes-2.txt tc class show dev eth0
+save flows-2.txt ovs-ofctl dump-flows --names --no-stats br-eth0
+# hostQos dropped (OVS takes its qdisc away), shaped again, then the bridge removed with it.
+cat > /tmp/noqos.yaml <<'END'
+networks:
+  shaped: { nic: eth0, vlan: 100, switch: ovs, ipaddr: 10.1.0.1, prefix: 24 }
+END
+netswitch apply /tmp/noqos.yaml
+save qdisc-3.txt tc qdisc show dev eth0
+netswitch apply /tmp/qos.yaml
+save qdisc-4.txt tc qdisc show dev eth0
+echo 'networks: {}' > /tmp/none.yaml
+netswitch apply --replace /tmp/none.yaml
+save qdisc-5.txt tc qdisc show
+save qos-rows.txt ovs-vsctl --bare --columns=_uuid list qos
+`,
+  async check(_r, c) {
+    await c.sub('OVS made its hfsc on the NIC from the rows: root class at the QoS max-rate, 1:65 for queue 100 at ul, the default class', () => {
+      assert.match(c.file('qdisc-1.txt'), /^qdisc hfsc 1: root .*default 1/m);
+      const classes = c.file('classes-1.txt');
+      assert.match(classes, /class hfsc 1:fffe parent 1: sc m1 0bit d 0us m2 34359Mbit ul m1 0bit d 0us m2 34359Mbit/);
+      assert.match(classes, /class hfsc 1:65 parent 1:fffe sc m1 0bit d 0us m2 160bit ul m1 0bit d 0us m2 10Mbit/);
+      assert.match(classes, /class hfsc 1:1 parent 1:fffe sc m1 0bit d 0us m2 160bit ul m1 0bit d 0us m2 34359Mbit/);
+      assert.match(c.file('flows-1.txt'), /cookie=0x6e73770000000064, priority=100,in_port=shaped actions=set_queue:100,NORMAL/);
+    });
+    await c.sub('an OVS bond: the same classes on each member (queue 200: 1:c9, rt 2 Mbit/s, ul 5 Mbit/s)', () => {
+      for (const nic of ['eth1', 'eth2']) {
+        const classes = c.file(`classes-${nic}.txt`);
+        assert.match(classes, /class hfsc 1:c9 parent 1:fffe sc m1 0bit d 0us m2 2Mbit ul m1 0bit d 0us m2 5Mbit/, nic);
+        assert.match(classes, /class hfsc 1:1 parent 1:fffe sc m1 0bit d 0us m2 2Mbit ul m1 0bit d 0us m2 34359Mbit/, nic);
+      }
+    });
+    await c.sub('re-planning is empty; the report says the hostQos back', () => {
+      assert.deepEqual(c.json('replan.json').steps, []);
+      const nets = c.json('show.json').kernel_config.networks;
+      assert.deepEqual(nets.shaped.hostQos, { out: { ls: { m2: 20 }, ul: { m2: OVS_UL } } });
+      assert.deepEqual(nets.bonded.hostQos, { out: { rt: { m2: 2_000_000 }, ul: { m2: 5_000_000 } } });
+      assert.equal(nets.free.hostQos, undefined);
+    });
+    await checkRate(c, 'iperf-shaped.json', OVS_UL, 'from the shaped network (queue 100, max-rate 10 Mbit/s)');
+    await c.sub('iperf3 from the unshaped network is not held to that limit', () => {
+      const rate = c.json('iperf-free.json').end.sum_received.bits_per_second as number;
+      c.t.diagnostic(`unshaped: ${(rate / 1e6).toFixed(1)} Mbit/s`);
+      assert.ok(rate > 3 * OVS_UL, `${(rate / 1e6).toFixed(1)} Mbit/s`);
+    });
+    await c.sub('the shaped traffic went through class 1:65, the rest through the default class 1:1', () => {
+      const sent = (classid: string) => Number(new RegExp(`^class hfsc ${classid} .*\\n Sent (\\d+) bytes`, 'm').exec(c.file('classes-traffic.txt'))?.[1] ?? 0);
+      assert.ok(sent('1:65') > 2_000_000, `1:65 sent ${sent('1:65')} bytes:\n${c.file('classes-traffic.txt')}`);
+      assert.ok(sent('1:1') > 10 * sent('1:65'), `1:1 sent ${sent('1:1')} bytes:\n${c.file('classes-traffic.txt')}`);
+    });
+    await c.sub('after a restart of ovs-vswitchd the flow is gone, the plan adds it (nothing else), restore brings it back', () => {
+      assert.doesNotMatch(c.file('flows-restarted.txt'), /cookie=0x6e7377/);
+      const steps: { commands: string[] }[] = c.json('plan-restarted.json').steps;
+      assert.deepEqual(steps.map((s) => s.commands[0]), [
+        "ovs-ofctl add-flow br-bond0 'cookie=0x6e737700000000c8,priority=100,in_port=bonded,actions=set_queue:200,NORMAL'",
+        "ovs-ofctl add-flow br-eth0 'cookie=0x6e73770000000064,priority=100,in_port=shaped,actions=set_queue:100,NORMAL'",
+      ]);
+      assert.equal(c.file('flows-restored.txt'), c.file('flows-1.txt'));
+    });
+    await c.sub('a change failing at its last step leaves the classes and flows as they were', () => {
+      assert.equal(c.file('fault.rc').trim(), '3', c.file('fault.out'));
+      assert.equal(c.file('classes-2.txt'), c.file('classes-1.txt'));
+      assert.equal(c.file('flows-2.txt'), c.file('flows-1.txt'));
+    });
+    await c.sub('hostQos dropped: OVS takes the qdisc away; the NICs leaving OVS (bond members too): netswitch does, and no QoS row is left', () => {
+      assert.doesNotMatch(c.file('qdisc-3.txt'), /hfsc/);
+      assert.match(c.file('qdisc-4.txt'), /^qdisc hfsc 1: root/m);
+      assert.doesNotMatch(c.file('qdisc-5.txt'), /hfsc/);
+      assert.equal(c.file('qos-rows.txt').trim(), '');
+    });
+  },
+};
+
+/** The receiver's rate of an iperf3 -J run lies within loose bounds of the limit (shaping holds it there). */
+async function checkRate(c: CheckContext, file: string, limit: number, what: string): Promise<void> {
+  await c.sub(`iperf3 ${what}: received rate within 0.3-1.5 x the limit`, () => {
+    const rate = c.json(file).end.sum_received.bits_per_second as number;
+    c.t.diagnostic(`${what}: ${(rate / 1e6).toFixed(1)} Mbit/s received (limit ${limit / 1e6})`);
+    assert.ok(rate > 0.3 * limit && rate < 1.5 * limit, `${(rate / 1e6).toFixed(1)} Mbit/s, limit ${limit / 1e6} Mbit/s`);
+  });
+}
+
 describe('kernel tier: netswitch (user-mode Linux)', { concurrency: 2, skip: umlSkipReason() }, () => {
-  for (const s of [bondsAndVlans, ovsKernelDatapath, hostQos]) {
+  for (const s of [bondsAndVlans, ovsKernelDatapath, hostQos, ovsHostQos]) {
     test(s.name, async (t) => {
       await runScenario(s, t);
     });

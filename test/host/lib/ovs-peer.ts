@@ -73,16 +73,20 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
 // ovs-vswitchd (statistics, status, ofport, link state, mac_in_use, ...) and varies.
 const COLUMNS: Record<string, string[]> = {
   Bridge: ['name', 'datapath_type', 'stp_enable', 'rstp_enable', 'mcast_snooping_enable', 'fail_mode', 'other_config', 'external_ids', 'ports'],
-  Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids'],
+  Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids', 'qos'],
   Interface: ['name', 'type', 'mtu_request', 'options', 'other_config', 'external_ids'],
+  QoS: ['name', 'type', 'other_config', 'external_ids', 'queues'],
+  Queue: ['name', 'dscp', 'other_config', 'external_ids'],
 };
 
 // ovsdb-client's JSON is loosely typed; the reader names the fields it uses.
 type Datum = unknown;
 
 /**
- * The host's Bridge, Port and Interface tables as `ovsdb-client dump` prints them, rows keyed
- * by name and references resolved to names (a row re-created by a rollback gets a new uuid).
+ * The host's Bridge, Port, Interface, QoS and Queue tables as `ovsdb-client dump` prints them,
+ * rows keyed by name and references resolved to names (a row re-created by a rollback gets a
+ * new uuid). QoS and Queue rows have no name: they are named after the port (and queue id) that
+ * refers to them, and a row nothing refers to (root tables: OVSDB keeps it) by its content.
  */
 export async function ovsdbState(h: SandboxHarness): Promise<string> {
   const tables: Record<string, { headings: string[]; data: Datum[][] }> = {};
@@ -91,8 +95,24 @@ export async function ovsdbState(h: SandboxHarness): Promise<string> {
     tables[table] = JSON.parse(stdout);
   }
   const names = new Map<string, string>();
+  const uuidOf = (d: Datum) => (d as [string, string])[1];
   for (const { headings, data } of Object.values(tables)) {
-    for (const row of data) names.set((row[headings.indexOf('_uuid')] as [string, string])[1], row[headings.indexOf('name')] as string);
+    if (!headings.includes('name')) continue;
+    for (const row of data) names.set(uuidOf(row[headings.indexOf('_uuid')]), row[headings.indexOf('name')] as string);
+  }
+  const col = (table: string, row: Datum[], c: string) => row[tables[table].headings.indexOf(c)];
+  for (const port of tables.Port.data) {
+    const qos = col('Port', port, 'qos') as [string, Datum];
+    if (qos[0] !== 'uuid') continue;
+    const name = `qos of ${col('Port', port, 'name') as string}`;
+    names.set(uuidOf(qos), name);
+    const row = tables.QoS.data.find((r) => uuidOf(col('QoS', r, '_uuid')) === uuidOf(qos));
+    for (const [id, q] of row ? ((col('QoS', row, 'queues') as [string, [number, Datum][]])[1]) : []) names.set(uuidOf(q), `queue ${id} of ${name}`);
+  }
+  for (const table of ['QoS', 'Queue']) {
+    const { headings, data } = tables[table];
+    headings.push('name');
+    for (const row of data) row.push(names.get(uuidOf(col(table, row, '_uuid'))) ?? `unreferenced ${JSON.stringify(row.filter((_, i) => headings[i] !== '_uuid' && headings[i] !== '_version'))}`);
   }
   const decode = (d: Datum): Datum => {
     if (!Array.isArray(d)) return d;
@@ -114,7 +134,18 @@ export async function ovsdbState(h: SandboxHarness): Promise<string> {
   return JSON.stringify(state, null, 1);
 }
 
+/** Every flow of every bridge of the host's OVS (OVS keeps flows in ovs-vswitchd only). */
+export async function flowsState(h: SandboxHarness): Promise<Record<string, string[]>> {
+  const bridges = (await h.sh(['ovs-vsctl', '--timeout=10', 'list-br'])).stdout.split('\n').filter(Boolean);
+  const out: Record<string, string[]> = {};
+  for (const br of bridges) {
+    const r = await h.sh(['ovs-ofctl', 'dump-flows', '--names', '--no-stats', br]);
+    out[br] = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  }
+  return out;
+}
+
 /** Both halves of the host, for before/after equality. */
 export async function wholeHost(h: SandboxHarness) {
-  return { ovsdb: await ovsdbState(h), kernel: await hostState(h) };
+  return { ovsdb: await ovsdbState(h), flows: await flowsState(h), kernel: await hostState(h) };
 }
