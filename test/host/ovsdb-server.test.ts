@@ -29,7 +29,7 @@ import {
   uuidOf,
   wait,
 } from '../../src/ovsdb/index.ts';
-import type { Monitor, OvsdbTarget, Replica, RowChange } from '../../src/ovsdb/index.ts';
+import type { Datum, Monitor, OvsdbTarget, Replica, RowChange } from '../../src/ovsdb/index.ts';
 import { run } from '../../src/sys/run.ts';
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -315,6 +315,40 @@ describe('OVSDB client against ovsdb-server', { concurrency: false }, () => {
     await v1.cancel();
     assert.equal(cond.active, false);
     await assert.rejects(client.request('monitor_cancel', ['m-cond']), /unknown monitor/);
+  });
+
+  it('keeps replicas of the QoS and Queue tables (integer-keyed maps of references, Port.qos) in step', async () => {
+    const requests = {
+      Port: { columns: ['name', 'qos'] },
+      QoS: { columns: ['type', 'queues', 'other_config', 'external_ids'] },
+      Queue: { columns: ['other_config', 'external_ids'] },
+    };
+    const cond = await client.monitor(DB, 'm-qos', requests);
+    const v1 = await client.monitor(DB, 'm-qos-v1', requests, { method: 'monitor' });
+    const qosOf = (r: Replica) => fromOptional(portByName(r, 'br-t0')?.qos as Datum);
+    const queueIds = (r: Replica) => {
+      const ref = qosOf(r);
+      return ref === undefined ? [] : [...fromMap(r.get('QoS', uuidOf(ref))!.queues)].map(([k]) => k).sort();
+    };
+    await server.vsctl('--', 'set', 'Port', 'br-t0', 'qos=@q', '--', '--id=@q', 'create', 'QoS', 'type=linux-hfsc', 'other_config:max-rate=34359738360', 'queues:0=@q0', 'queues:100=@q1',
+      '--', '--id=@q0', 'create', 'Queue', 'other_config:min-rate=400', '--', '--id=@q1', 'create', 'Queue', 'other_config:max-rate=10000000', 'external_ids:netswitch-network=vm100');
+    await until(cond, (r) => queueIds(r).length === 2, 'QoS with two queues');
+    assert.deepEqual(queueIds(cond.replica), [0, 100]);
+    const qos = uuidOf(qosOf(cond.replica)!);
+    assert.equal(cond.replica.get('QoS', qos)!.type, 'linux-hfsc');
+    assert.deepEqual(fromStringMap(cond.replica.get('QoS', qos)!.other_config), { 'max-rate': '34359738360' });
+    await server.vsctl('--', 'set', 'QoS', qos, 'queues:5000=@q', '--', '--id=@q', 'create', 'Queue', 'other_config:min-rate=8', '--', 'remove', 'QoS', qos, 'queues', '100');
+    await until(cond, (r) => queueIds(r).join() === '0,5000', 'queue 100 replaced by 5000');
+    await server.vsctl('--', 'clear', 'Port', 'br-t0', 'qos', '--', 'destroy', 'QoS', qos);
+    await until(cond, (r) => qosOf(r) === undefined && r.table('QoS').size === 0, 'QoS row gone');
+    // Queue rows are a root table: OVSDB keeps them until they are destroyed.
+    assert.equal(cond.replica.table('Queue').size, 3);
+    await server.vsctl('--all', 'destroy', 'Queue');
+    await until(cond, (r) => r.table('Queue').size === 0, 'queues gone');
+    await until(v1, (r) => r.table('Queue').size === 0 && r.table('QoS').size === 0, 'v1 caught up');
+    assert.deepEqual(cond.replica.toJSON(), v1.replica.toJSON());
+    await cond.cancel();
+    await v1.cancel();
   });
 
   it('filters rows on the server with a monitor_cond where clause', async () => {
