@@ -19,7 +19,8 @@ export interface Network {
   bonding?: string;
   vlan?: number;
   bridged: boolean;
-  stp: boolean;
+  /** true: spanning tree (802.1D); 'rstp': rapid spanning tree (802.1w), Open vSwitch bridges only. */
+  stp: boolean | 'rstp';
   mtu: number;
   switch: SwitchType;
   bootproto: 'none' | 'dhcp';

@@ -4,7 +4,7 @@ const FIELD_HINTS: Record<string, string> = {
   bonding: 'name a bond of this request or of the host, e.g. bonding: bond0',
   vlan: 'use a VLAN id from 0 to 4094',
   bridged: 'use true (a VM network with a bridge) or false',
-  stp: 'use true or false',
+  stp: 'use true (STP), false, or rstp (rapid spanning tree, switch: ovs only)',
   mtu: 'use an MTU from 68 to 65535, e.g. 1500 or 9000',
   switch: 'use legacy (Linux bridge/bond/VLAN) or ovs',
   bootproto: 'use none (static or no address) or dhcp',

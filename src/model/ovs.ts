@@ -67,7 +67,10 @@ export interface OvsFlowSpec {
 }
 
 export interface OvsBridgeAttrs {
+  /** stp_enable */
   stp: boolean;
+  /** rstp_enable (OVS runs RSTP when both are on: netswitch never sets both) */
+  rstp: boolean;
   mcastSnooping: boolean;
 }
 
@@ -90,7 +93,7 @@ export interface OvsSnapshot {
   /** netswitch's own bridges (external_ids marks them), as a layout. */
   layout: OvsLayout;
   /** Every bridge, port and interface, netswitch's or not. */
-  bridges: Record<string, { name: string; datapath: string; ports: string[]; owned: boolean; stp: boolean; mcastSnooping: boolean }>;
+  bridges: Record<string, { name: string; datapath: string; ports: string[]; owned: boolean; stp: boolean; rstp: boolean; mcastSnooping: boolean }>;
   ports: Record<string, { name: string; bridge: string; interfaces: string[]; tag?: number; owned: boolean; foreignQos?: boolean }>;
   interfaces: Record<string, OvsInterfaceState>;
 }

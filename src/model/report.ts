@@ -4,6 +4,8 @@
 import { z } from 'zod';
 
 const switchName = z.enum(['legacy', 'ovs']);
+/** As the request says it: true (STP), false, or "rstp" (rapid spanning tree, Open vSwitch only). */
+const stp = z.union([z.boolean(), z.literal('rstp')]).describe('true: spanning tree (STP); "rstp": rapid spanning tree (Open vSwitch bridges)');
 
 export const ipInfo = z.object({
   addr: z.string(),
@@ -27,7 +29,7 @@ export const capabilities = z.object({
   vlans: z.record(z.string(), ipInfo.extend({ iface: z.string(), vlanid: z.number(), mtu: z.number(), switch: switchName })),
   bridges: z.record(
     z.string(),
-    ipInfo.extend({ ports: z.array(z.string()), stp: z.boolean(), opts: z.record(z.string(), z.string()), mtu: z.number(), switch: switchName }),
+    ipInfo.extend({ ports: z.array(z.string()), stp, opts: z.record(z.string(), z.string()), mtu: z.number(), switch: switchName }),
   ),
   networks: z.record(
     z.string(),
@@ -37,7 +39,7 @@ export const capabilities = z.object({
       southbound: z.string(),
       vlanid: z.number().nullable(),
       ports: z.array(z.string()),
-      stp: z.boolean(),
+      stp,
       mtu: z.number(),
       switch: switchName,
     }),

@@ -90,7 +90,7 @@ export const networkAttrs = z.strictObject({
   bonding: bondName.optional(),
   vlan: intField(0, 4094).optional(),
   bridged: boolField.optional(),
-  stp: boolField.optional(),
+  stp: z.union([z.literal('rstp'), boolField]).optional().describe('true: spanning tree (STP); "rstp": rapid spanning tree, on Open vSwitch bridges only'),
   mtu: intField(68, 65535).optional(),
   switch: switchType.optional(),
   bootproto: z.enum(['none', 'dhcp']).optional(),

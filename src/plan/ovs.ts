@@ -45,7 +45,7 @@ export function ovsBridgeOf(networkName: string, net: Config['networks'][string]
 
 export function ovsLayoutOf(config: Config, datapath: string): OvsLayout {
   const bridges: Record<string, OvsBridgeSpec> = {};
-  const bridge = (name: string) => (bridges[name] ??= { name, datapath, stp: false, mcastSnooping: false, ports: {} });
+  const bridge = (name: string) => (bridges[name] ??= { name, datapath, stp: false, rstp: false, mcastSnooping: false, ports: {} });
   const southboundMtu = new Map<string, number>();
   for (const net of Object.values(config.networks)) {
     const sb = southbound(net);
@@ -76,7 +76,10 @@ export function ovsLayoutOf(config: Config, datapath: string): OvsLayout {
     const port: OvsPortSpec = { name, interfaces: [{ name, type: 'internal', mtu: net.mtu }] };
     if (net.vlan !== undefined) port.tag = net.vlan;
     br.ports[name] = port;
-    br.stp ||= net.stp;
+    // One spanning tree protocol per bridge: RSTP if a network asks for it (validation refuses
+    // STP and RSTP on one bridge), and never both columns on.
+    br.rstp ||= net.stp === 'rstp';
+    br.stp = !br.rstp && (br.stp || net.stp === true);
     br.mcastSnooping ||= net.multicastSnooping === true;
   }
   // Host QoS: a QoS row on the southbound port, a flow per shaped network into its queue.
@@ -120,8 +123,8 @@ function planOvsRows(actual: OvsLayout, desired: OvsLayout): OvsStep[] {
       steps.push({ op: 'ovs.br.add', bridge: d });
       continue;
     }
-    if (a.stp !== d.stp || a.mcastSnooping !== d.mcastSnooping) {
-      steps.push({ op: 'ovs.br.set', name, from: { stp: a.stp, mcastSnooping: a.mcastSnooping }, to: { stp: d.stp, mcastSnooping: d.mcastSnooping } });
+    if (a.stp !== d.stp || (a.rstp ?? false) !== d.rstp || a.mcastSnooping !== d.mcastSnooping) {
+      steps.push({ op: 'ovs.br.set', name, from: bridgeAttrs(a), to: bridgeAttrs(d) });
     }
     for (const [pname, ap] of Object.entries(a.ports)) {
       const dp = d.ports[pname];
@@ -144,6 +147,10 @@ function planOvsRows(actual: OvsLayout, desired: OvsLayout): OvsStep[] {
     }
   }
   return steps;
+}
+
+function bridgeAttrs(b: OvsBridgeAttrs): OvsBridgeAttrs {
+  return { stp: b.stp, rstp: b.rstp ?? false, mcastSnooping: b.mcastSnooping };
 }
 
 /** Equal QoS rows: type, rate and every queue (rates and what external_ids say). */
@@ -202,7 +209,7 @@ export function describeOvsStep(step: OvsStep): string {
     case 'ovs.br.del':
       return `delete OVS bridge ${step.bridge.name}`;
     case 'ovs.br.set':
-      return `set OVS bridge ${step.name} stp ${step.to.stp}, multicast snooping ${step.to.mcastSnooping}`;
+      return `set OVS bridge ${step.name} stp ${step.to.stp}, rstp ${step.to.rstp ?? false}, multicast snooping ${step.to.mcastSnooping}`;
     case 'ovs.port.add':
       return `add ${portKind(step.port)} ${step.port.name} to OVS bridge ${step.bridge}`;
     case 'ovs.port.del':
@@ -272,13 +279,13 @@ export function ovsVsctl(step: OvsStep): string[] {
   switch (step.op) {
     case 'ovs.br.add':
       return [
-        `ovs-vsctl add-br ${step.bridge.name} -- set bridge ${step.bridge.name} datapath_type=${step.bridge.datapath} stp_enable=${step.bridge.stp} mcast_snooping_enable=${step.bridge.mcastSnooping} external_ids:${OWNER_KEY}=${OWNER_VALUE}`,
+        `ovs-vsctl add-br ${step.bridge.name} -- set bridge ${step.bridge.name} datapath_type=${step.bridge.datapath} stp_enable=${step.bridge.stp}${step.bridge.rstp ? ' rstp_enable=true' : ''} mcast_snooping_enable=${step.bridge.mcastSnooping} external_ids:${OWNER_KEY}=${OWNER_VALUE}`,
         ...Object.values(step.bridge.ports).map((p) => portCmd(step.bridge.name, p)),
       ];
     case 'ovs.br.del':
       return [`ovs-vsctl del-br ${step.bridge.name}`, ...Object.values(step.bridge.ports).flatMap(qosGone)];
     case 'ovs.br.set':
-      return [`ovs-vsctl set bridge ${step.name} stp_enable=${step.to.stp} mcast_snooping_enable=${step.to.mcastSnooping}`];
+      return [`ovs-vsctl set bridge ${step.name} stp_enable=${step.to.stp} rstp_enable=${step.to.rstp ?? false} mcast_snooping_enable=${step.to.mcastSnooping}`];
     case 'ovs.port.add':
       return [portCmd(step.bridge, step.port)];
     case 'ovs.port.del':

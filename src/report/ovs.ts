@@ -43,8 +43,9 @@ export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, runni
     const sbDevice = sb && vid !== undefined ? `${sb}.${vid}` : sb;
     const bridged = running.networks[n.name]?.bridged ?? true;
     const info = ip(n.name);
-    caps.networks[n.name] = { ...info, iface: n.name, bridged, southbound: sbDevice, vlanid: vid ?? null, ports: bridged && sbDevice ? [sbDevice] : [], stp: n.bridge.stp, mtu, switch: 'ovs' };
-    if (bridged) caps.bridges[n.name] = { ...info, ports: sbDevice ? [sbDevice] : [], stp: n.bridge.stp, opts: { multicast_snooping: n.bridge.mcastSnooping ? '1' : '0' }, mtu, switch: 'ovs' };
+    const stp = stpOf(n.bridge);
+    caps.networks[n.name] = { ...info, iface: n.name, bridged, southbound: sbDevice, vlanid: vid ?? null, ports: bridged && sbDevice ? [sbDevice] : [], stp, mtu, switch: 'ovs' };
+    if (bridged) caps.bridges[n.name] = { ...info, ports: sbDevice ? [sbDevice] : [], stp, opts: { multicast_snooping: n.bridge.mcastSnooping ? '1' : '0' }, mtu, switch: 'ovs' };
     if (sb && vid !== undefined) caps.vlans[sbDevice] = { ...ip(''), iface: sb, vlanid: vid, mtu, switch: 'ovs' };
   }
   for (const bridge of Object.values(snapshot.ovs?.layout.bridges ?? {})) {
@@ -62,6 +63,11 @@ export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, runni
       };
     }
   }
+}
+
+/** The bridge's spanning tree as a request says it (OVS runs RSTP when both columns are on). */
+function stpOf(bridge: OvsBridgeSpec): boolean | 'rstp' {
+  return bridge.rstp ? 'rstp' : bridge.stp;
 }
 
 /**
@@ -94,7 +100,8 @@ export function ovsKernelConfig(snapshot: Snapshot, running: Config, ip: (dev: s
     const entry: Record<string, unknown> = { bridged: running.networks[n.name].bridged, switch: 'ovs' };
     if (n.southbound) entry[n.southbound.bond_mode !== undefined ? 'bonding' : 'nic'] = n.southbound.name;
     if (n.port.tag !== undefined) entry.vlan = n.port.tag;
-    if (n.bridge.stp) entry.stp = true;
+    const stp = stpOf(n.bridge);
+    if (stp) entry.stp = stp;
     if (n.bridge.mcastSnooping) entry.multicastSnooping = true;
     const shaped = hostQosOf(snapshot, n);
     if (shaped) entry.hostQos = shaped;

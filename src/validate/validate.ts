@@ -57,6 +57,7 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     const path = `networks.${name}`;
     checkNetwork(name, net, path);
   }
+  checkSpanningTree();
 
   // One switch type for the whole host.
   const types = new Map<string, string[]>();
@@ -75,6 +76,25 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     }
   }
   return issues;
+
+  /**
+   * RSTP is Open vSwitch's (a Linux bridge has the kernel's STP only); and the OVS networks of one
+   * NIC or bond share its bridge, which runs one spanning tree protocol.
+   */
+  function checkSpanningTree(): void {
+    const rstpOn = new Map<string, string>();
+    for (const [name, net] of Object.entries(config.networks)) {
+      const sb = southbound(net);
+      if (net.stp !== 'rstp') continue;
+      if (net.switch !== 'ovs') add(`networks.${name}.stp`, 'rstp (rapid spanning tree) is for Open vSwitch bridges: a Linux bridge has the kernel\'s STP only', 'use switch: ovs, or stp: true');
+      else if (sb !== undefined) rstpOn.set(sb, name);
+    }
+    for (const [name, net] of Object.entries(config.networks)) {
+      const sb = southbound(net);
+      const other = sb !== undefined && net.switch === 'ovs' && net.stp === true ? rstpOn.get(sb) : undefined;
+      if (other) add(`networks.${name}.stp`, `${sb}'s OVS bridge also carries network ${other} with stp: rstp; one bridge runs one spanning tree protocol`, `use the same stp (rstp or true) on every network of ${sb}`);
+    }
+  }
 
   function checkNic(nic: string, path: string, forBond?: string): void {
     const link = snapshot.links[nic];

@@ -170,6 +170,7 @@ class TransactionBuilder {
               name: b.name,
               datapath_type: b.datapath,
               stp_enable: b.stp,
+              rstp_enable: b.rstp ?? false,
               mcast_snooping_enable: b.mcastSnooping,
               external_ids: OWNER,
               ports: toSet(ports.map(namedUuid)),
@@ -193,7 +194,7 @@ class TransactionBuilder {
         return;
       }
       case 'ovs.br.set':
-        this.ops.push(update('Bridge', [eq('name', step.name)], { stp_enable: step.to.stp, mcast_snooping_enable: step.to.mcastSnooping }));
+        this.ops.push(update('Bridge', [eq('name', step.name)], { stp_enable: step.to.stp, rstp_enable: step.to.rstp ?? false, mcast_snooping_enable: step.to.mcastSnooping }));
         return;
       case 'ovs.port.add': {
         if (this.#tolerant && this.#state.ports[step.port.name] && !this.#deleted.has(step.port.name)) return;

@@ -53,7 +53,7 @@ const str = (d: Datum): string | undefined => {
 export async function readOvs(client: OvsdbClient, options: { stats?: boolean; flows?: boolean } = {}): Promise<OvsState> {
   const [root, bridges, ports, ifaces, qosRows, queueRows] = await client.transact(DB, [
     select('Open_vSwitch', [], ['_uuid']),
-    select('Bridge', [], ['_uuid', 'name', 'datapath_type', 'stp_enable', 'mcast_snooping_enable', 'external_ids', 'ports']),
+    select('Bridge', [], ['_uuid', 'name', 'datapath_type', 'stp_enable', 'rstp_enable', 'mcast_snooping_enable', 'external_ids', 'ports']),
     select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids', 'qos']),
     select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', ...(options.stats ? ['statistics'] : []), 'external_ids', 'mac_in_use']),
     select('QoS', [], ['_uuid', 'type', 'queues', 'other_config', 'external_ids']),
@@ -96,6 +96,7 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean; f
       ports: portRows.map((p) => String(p.name)),
       owned: owned(b),
       stp: b.stp_enable === true,
+      rstp: b.rstp_enable === true,
       mcastSnooping: b.mcast_snooping_enable === true,
     };
     for (const p of portRows) {
@@ -116,7 +117,8 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean; f
       if (ours) state.qosUuids[pname] = { qos: uuidOf(qosUuid as Atom), queues: ours.queueUuids };
     }
     if (!owned(b)) continue;
-    const spec: OvsBridgeSpec = { name, datapath: state.bridges[name].datapath, stp: state.bridges[name].stp, mcastSnooping: state.bridges[name].mcastSnooping, ports: {} };
+    const { datapath, stp, rstp, mcastSnooping } = state.bridges[name];
+    const spec: OvsBridgeSpec = { name, datapath, stp, rstp, mcastSnooping, ports: {} };
     for (const p of portRows) {
       const pname = String(p.name);
       if (pname === name) {
