@@ -248,16 +248,16 @@ bondings:
     assert.equal(await vsctl(h, 'get', 'port', 'bond0', 'lacp'), 'active');
     assert.equal(await vsctl(h, 'get', 'port', 'bond0', 'other_config'), '{bond-detect-mode=miimon, bond-miimon-interval=100, lacp-time=fast}');
 
-    // LACP on the userspace datapath settles within a few fast-rate periods.
+    // LACP on the userspace datapath settles within a few fast-rate periods; the bond enables
+    // its members a moment after both ends agree (may_enable follows the LACP state).
     let show = '';
     let lacp = '';
     const negotiated = await eventually(async () => {
       [show, lacp] = [await bondShow(), await appctl(h, 'lacp/show', 'bond0')];
-      return /lacp_status: negotiated/.test(show) && /status: active negotiated/.test(lacp) && (lacp.match(/current attached/g) ?? []).length === 2;
+      const agreed = /lacp_status: negotiated/.test(show) && /status: active negotiated/.test(lacp) && (lacp.match(/current attached/g) ?? []).length === 2;
+      return agreed && /member eth2: enabled/.test(show) && /member eth3: enabled/.test(show);
     }, 15_000);
-    assert.ok(negotiated, `${show}\n${lacp}`);
-    assert.match(show, /member eth2: enabled/);
-    assert.match(show, /member eth3: enabled/);
+    assert.ok(negotiated, `LACP negotiated and both members enabled:\n${show}\n${lacp}`);
     assert.match((await wire.appctl('bond/show', 'wbond')).stdout, /lacp_status: negotiated/, 'the peer agrees');
     assert.ok(await pingWithin('203.0.113.10', 5_000), 'ping over the bond');
     const neigh: Json[] = await h.ipJson(['neigh', 'show', '203.0.113.10'], 'wire');
