@@ -316,7 +316,7 @@ sandbox
     const { execInherit } = await import('../sys/exec.ts');
     const s = await sb.load(name);
     // `netswitch` inside the sandbox means this very program.
-    const argv = command[0] === 'netswitch' ? [process.argv[1].replace(/src\/cli\/main\.ts$/, 'bin/netswitch'), ...command.slice(1)] : command;
+    const argv = command[0] === 'netswitch' ? [process.argv[1].replace(/(src\/cli\/main\.ts|dist\/netswitch\.js)$/, 'bin/netswitch'), ...command.slice(1)] : command;
     process.exitCode = await execInherit(sb.execArgv(s, argv, opts.wire ? 'wire' : 'host'));
   });
 

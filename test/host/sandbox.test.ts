@@ -103,6 +103,10 @@ test('up builds a fresh host: two namespaces, cabled NICs, a private OVS, nothin
     // execInherit is what `netswitch sandbox exec` uses: exit codes and signals come back.
     assert.equal(await execInherit(execArgv(sb, ['sh', '-c', 'exit 3'])), 3);
     assert.equal(await execInherit(execArgv(sb, ['sh', '-c', 'kill -TERM $$'])), 128 + 15);
+    // `netswitch` as the command means this very netswitch, built or from the sources.
+    const version = await h.cli(['sandbox', 'exec', sb.name, '--', 'netswitch', '--version']);
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
   });
 
   await t.test('nothing appeared in the root namespace', async () => {
