@@ -8,7 +8,7 @@ import { type Step, commandsOf, describeStep } from '../plan/steps.ts';
 import { silentLog } from '../sys/log.ts';
 import { runPlan } from './execute.ts';
 import { openOvs, readHost } from './host.ts';
-import { type EngineOptions, planFor, planWith } from './plan.ts';
+import { type EngineOptions, planAgainst, planWith } from './plan.ts';
 import { describeProbe, probeOnce, regressions } from './probes.ts';
 import { StateDir } from './state.ts';
 import { commitConfig, newJournal, recover, rolledBack, undoSteps } from './transaction.ts';
@@ -88,7 +88,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     lap('execute');
     if (result.error) return await fail(result.error, change.steps.slice(0, result.completed + 1));
     const after = await readHost(ovs, { stateDir: state.dir, ipv6confDevs: change.ipv6confDevs });
-    const remaining = planFor(after, change.running, change.desired, change.owned, change.datapath);
+    const remaining = planAgainst(after, change.target);
     lap('verify');
     if (remaining.length) {
       return await fail(new NetswitchError(ErrorCode.Host, `verification failed: the host does not have what was applied (${remaining.map(describeStep).join('; ')})`), change.steps);

@@ -35,6 +35,7 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
   for (const group of groups(steps)) {
     const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.length ? options.faultAt - offset : undefined;
     const kind = kindOf(group[0]);
+    const start = performance.now();
     const result =
       kind === 'ovs'
         ? await runOvs(group as OvsStep[], faultAt, options)
@@ -42,7 +43,8 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
           ? await runDhcp(group as DhcpStep[], faultAt, options)
           : kind === 'flow'
             ? await executeFlows(group as FlowStep[], { force: options.force, faultAt, stepOffset: offset })
-            : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset });
+            : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset, log: options.log });
+    options.log?.debug(`${kind}: ${group.length} step${group.length === 1 ? '' : 's'} in ${Math.round(performance.now() - start)} ms`);
     if (result.error) {
       if (!options.force) return { completed: offset + result.completed, error: result.error };
       // Undoing everything a journal lists meets steps that never ran: expected, and the proof

@@ -1,6 +1,6 @@
 // From a request to the steps that would carry it out: parse, merge into the running config,
 // read the host, validate, plan. Changes nothing.
-import { type ChangeRequest, type Config, type Network, emptyConfig, southbound } from '../model/config.ts';
+import { type ChangeRequest, type Config, emptyConfig, southbound } from '../model/config.ts';
 import { type QosLayout, hostQosProblems, planQosPhases, qosLayoutOf } from '../qos/hfsc.ts';
 import { ovsHostQosProblems } from '../qos/ovs.ts';
 import { canonicalizeLenient } from '../model/canonicalize.ts';
@@ -8,9 +8,9 @@ import { type Issue, invalid } from '../model/errors.ts';
 import { mergeRequest } from '../model/merge.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
-import { layoutFromSnapshot, layoutOf, sourceRouteTable } from '../plan/layout.ts';
+import { type Layout, layoutFromSnapshot, layoutOf, sourceRouteTable } from '../plan/layout.ts';
 import { planLinuxPhases } from '../plan/linux.ts';
-import { ovsLayoutOf, planOvs } from '../plan/ovs.ts';
+import { type OvsLayout, ovsLayoutOf, planOvs } from '../plan/ovs.ts';
 import type { Step } from '../plan/steps.ts';
 import { defaultDatapath, ovsdbTarget } from '../switch/ovs/state.ts';
 import type { Log } from '../sys/log.ts';
@@ -46,6 +46,8 @@ export interface PlannedChange {
   datapath: string;
   /** The devices whose IPv6 sysctls the change manages (read again to verify it). */
   ipv6confDevs: string[];
+  /** What the steps aim at (verification plans against it again: nothing may be left). */
+  target: Target;
 }
 
 /** Parse, merge, read the host, validate and plan. Changes nothing. */
@@ -75,7 +77,8 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   issues.push(...hostQosProblems(desired), ...ovsHostQosProblems(desired), ...foreignShaping(desired, snapshot));
   if (issues.length) throw invalid(issues);
   const datapath = options.ovsDatapath ?? defaultDatapath();
-  return { request, running, desired, snapshot, owned, datapath, ipv6confDevs, steps: planFor(snapshot, running, desired, owned, datapath) };
+  const target = targetOf(running, desired, owned, datapath, snapshot.ipv6 !== false);
+  return { request, running, desired, snapshot, owned, datapath, ipv6confDevs, target, steps: planAgainst(snapshot, target) };
 }
 
 /**
@@ -109,14 +112,26 @@ export function networkDevices(desired: Config, running: Config): string[] {
 }
 
 /**
- * The steps that take the host from what it has to what `desired` needs: the Linux teardown,
- * the OVS changes (one transaction, with the flows it affects just before and after), then the
- * Linux build-up.
+ * What a change aims at, computed once from the configs: the layouts the Linux, OVS and shaping
+ * planners diff the host against. Planning and verification (the same diff, after the change)
+ * share it; it depends on the host only through `ipv6` (no IPv6 in the kernel, no sysctls).
  */
-export function planFor(snapshot: Snapshot, running: Config, desired: Config, owned: ReadonlySet<string>, datapath: string): Step[] {
+export interface Target {
+  want: Layout;
+  /** Devices netswitch manages: wanted, running, or owned from before. */
+  scope: Set<string>;
+  takeDefault: Set<4 | 6>;
+  tables: Set<string>;
+  ovs: OvsLayout;
+  qos: QosLayout;
+  /** The devices of the networks, now and after the change (the shaping netswitch looks at). */
+  southbounds: Set<string>;
+}
+
+export function targetOf(running: Config, desired: Config, owned: ReadonlySet<string>, datapath: string, ipv6 = true): Target {
   const want = layoutOf(desired, running);
   // Without IPv6 in the kernel there are no IPv6 sysctls to set.
-  if (snapshot.ipv6 === false) for (const l of Object.values(want.links)) delete l.ipv6conf;
+  if (!ipv6) for (const l of Object.values(want.links)) delete l.ipv6conf;
   const scope = new Set([...Object.keys(want.links), ...Object.keys(layoutOf(running, emptyConfig()).links), ...owned]);
   const takeDefault = new Set(want.routes.filter((r) => r.dst === 'default' && r.table === 'main').map((r) => r.family));
   // Tables of static networks only: a DHCP network's table is filled by its client.
@@ -124,17 +139,33 @@ export function planFor(snapshot: Snapshot, running: Config, desired: Config, ow
   const tables = new Set(
     [...Object.entries(desired.networks), ...Object.entries(running.networks)].filter(([, n]) => isStatic(n)).map(([name]) => sourceRouteTable(name)),
   );
-  const dhcpDevs = new Set([...(want.dhcp ?? []), ...(snapshot.dhcp ?? [])].map((c) => c.dev));
-  const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, ovsLayoutOf(desired, datapath));
-  const { teardown, build, recreated } = planLinuxPhases(layoutFromSnapshot(snapshot, scope, takeDefault, tables, dhcpDevs), want, recreatedPorts(ovsSteps));
+  const networks = [...Object.values(desired.networks), ...Object.values(running.networks)];
+  const southbounds = new Set(networks.map(southbound).filter((d): d is string => d !== undefined));
+  return { want, scope, takeDefault, tables, ovs: ovsLayoutOf(desired, datapath), qos: qosLayoutOf(desired), southbounds };
+}
+
+/** The steps that take the host from what it has to what `desired` needs (see planAgainst). */
+export function planFor(snapshot: Snapshot, running: Config, desired: Config, owned: ReadonlySet<string>, datapath: string): Step[] {
+  return planAgainst(snapshot, targetOf(running, desired, owned, datapath, snapshot.ipv6 !== false));
+}
+
+/**
+ * The steps that take the host from what it has to the target: the Linux teardown, the OVS
+ * changes (one transaction, with the flows it affects just before and after), then the Linux
+ * build-up. None when the host has it all (what verification checks).
+ */
+export function planAgainst(snapshot: Snapshot, target: Target): Step[] {
+  const dhcpDevs = new Set([...(target.want.dhcp ?? []), ...(snapshot.dhcp ?? [])].map((c) => c.dev));
+  const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, target.ovs);
+  const current = layoutFromSnapshot(snapshot, target.scope, target.takeDefault, target.tables, dhcpDevs);
+  const { teardown, build, recreated } = planLinuxPhases(current, target.want, recreatedPorts(ovsSteps));
   // Shaping: torn down before the devices it sits on change, built once they are up again.
-  const qos = planQosPhases(ourShaping(snapshot, [...Object.values(desired.networks), ...Object.values(running.networks)]), qosLayoutOf(desired), recreated);
+  const qos = planQosPhases(ourShaping(snapshot, target.southbounds), target.qos, recreated);
   return [...qos.teardown, ...teardown, ...ovsSteps, ...build, ...qos.build];
 }
 
 /** The shaping the host has on devices netswitch's networks use (anything else is left alone). */
-function ourShaping(snapshot: Snapshot, networks: Network[]): QosLayout {
-  const devs = new Set(networks.map(southbound).filter((d): d is string => d !== undefined));
+function ourShaping(snapshot: Snapshot, devs: ReadonlySet<string>): QosLayout {
   return { devs: Object.fromEntries(Object.entries(snapshot.qos?.devs ?? {}).filter(([dev]) => devs.has(dev))) };
 }
 

@@ -1,6 +1,7 @@
 // Kernel bonding options (Documentation/networking/bonding.rst): parsing VDSM's option string
 // "mode=802.3ad miimon=100", normalizing the mode to its name, and checking each option's
 // name and value so a typo is a validation error instead of a kernel error mid-apply.
+import { compareNames } from './order.ts';
 
 export const BOND_MODES = [
   'balance-rr',
@@ -118,7 +119,7 @@ export function bondModeName(value: string): BondMode {
 
 /** Back to VDSM's string form, mode first, the rest sorted (stable output). */
 export function formatBondOptions(options: Record<string, string>): string {
-  const keys = Object.keys(options).sort((a, b) => (a === 'mode' ? -1 : b === 'mode' ? 1 : a.localeCompare(b)));
+  const keys = Object.keys(options).sort((a, b) => (a === 'mode' ? -1 : b === 'mode' ? 1 : compareNames(a, b)));
   return keys.map((k) => `${k}=${options[k]}`).join(' ');
 }
 

@@ -7,6 +7,7 @@ import { sameBridgeValue } from '../model/bridge-options.ts';
 import type { DhcpClient } from '../model/snapshot.ts';
 import { LEVEL, type Layout, type LinkSpec, type RouteSpec, type RuleSpec } from './layout.ts';
 import type { Step } from './steps.ts';
+import { compareNames } from '../model/order.ts';
 
 export function planLinux(actual: Layout, desired: Layout): Step[] {
   const { teardown, build } = planLinuxPhases(actual, desired);
@@ -92,7 +93,7 @@ export function planLinuxPhases(
       steps.push({ op: 'link.set', name: a.name, attr: 'master', from: a.master, to: null });
     }
   }
-  const deletions = [...gone].map((n) => cur[n]).sort((x, y) => LEVEL[y.kind] - LEVEL[x.kind] || x.name.localeCompare(y.name));
+  const deletions = [...gone].map((n) => cur[n]).sort((x, y) => LEVEL[y.kind] - LEVEL[x.kind] || compareNames(x.name, y.name));
   // VLANs before their lower bond; bridges (level 3) before VLANs (2) before bonds (1).
   for (const a of deletions) if (!NOT_OURS_TO_CREATE.has(a.kind)) steps.push({ op: 'link.del', link: a });
   const teardown = steps.splice(0);
@@ -181,7 +182,7 @@ export function planLinuxPhases(
     }
   }
   // 6. Up, lower devices first.
-  for (const d of Object.values(want).sort((x, y) => LEVEL[x.kind] - LEVEL[y.kind] || x.name.localeCompare(y.name))) {
+  for (const d of Object.values(want).sort((x, y) => LEVEL[x.kind] - LEVEL[y.kind] || compareNames(x.name, y.name))) {
     if (d.up === undefined || isUp.get(d.name) === d.up) continue;
     steps.push({ op: 'link.set', name: d.name, attr: 'up', from: isUp.get(d.name) ?? false, to: d.up });
   }
@@ -224,5 +225,5 @@ function sameRoute(a: RouteSpec, b: RouteSpec): boolean {
 function sorted(links: Record<string, LinkSpec>, kind: LinkSpec['kind']): LinkSpec[] {
   return Object.values(links)
     .filter((l) => l.kind === kind)
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareNames(a.name, b.name));
 }

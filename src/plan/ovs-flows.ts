@@ -6,6 +6,7 @@
 // reading all of them is one `cookie=PREFIX/MASK` dump and deleting one needs no port name
 // (`del-flows BR cookie=C/-1` works after its port is gone).
 import type { OvsFlowSpec } from '../model/ovs.ts';
+import { compareNames } from '../model/order.ts';
 
 export type { OvsFlowSpec };
 
@@ -57,7 +58,7 @@ export function flowKey(f: OvsFlowSpec): string {
 }
 
 export function sortFlows(flows: OvsFlowSpec[]): OvsFlowSpec[] {
-  return flows.sort((a, b) => a.bridge.localeCompare(b.bridge) || a.cookie.localeCompare(b.cookie));
+  return flows.sort((a, b) => compareNames(a.bridge, b.bridge) || compareNames(a.cookie, b.cookie));
 }
 
 /**

@@ -5,12 +5,12 @@
 // planner, it diffs two values of one type — what the config needs and what OVSDB and
 // ovs-vswitchd have (netswitch's rows and flows) — into steps that know their inverse and print
 // themselves as ovs-vsctl / ovs-ofctl commands.
-import { createHash } from 'node:crypto';
 import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
 import type { OvsBridgeAttrs, OvsBridgeSpec, OvsFlowSpec, OvsInterfaceSpec, OvsLayout, OvsPortAttrs, OvsPortSpec, OvsQosSpec, OvsQueueSpec } from '../model/ovs.ts';
 import { ovsQosOf, queueIdOf, shapedOvsNetworks } from '../qos/ovs.ts';
 import { type FlowStep, planFlows, queueFlowOf, sortFlows } from './ovs-flows.ts';
+import { compareNames } from '../model/order.ts';
 
 export type { OvsBridgeAttrs, OvsBridgeSpec, OvsFlowSpec, OvsInterfaceSpec, OvsLayout, OvsPortAttrs, OvsPortSpec, OvsQosSpec, OvsQueueSpec };
 
@@ -34,6 +34,8 @@ export const BASIS_KEY = 'netswitch-min-rate';
 export function ovsBridgeName(prefix: 'br' | 'brn', device: string): string {
   const name = `${prefix}-${device}`;
   if (name.length <= 15) return name;
+  // node:crypto only here, for the rare long name: loading it costs every plan ~5 ms.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return `${prefix}-${createHash('sha256').update(device).digest('hex').slice(0, 14 - prefix.length)}`;
 }
 
@@ -178,7 +180,7 @@ export function portAttrs(p: OvsPortAttrs): OvsPortAttrs {
     out.lacp = p.lacp ?? 'off';
     out.bond_updelay = p.bond_updelay ?? 0;
     out.bond_downdelay = p.bond_downdelay ?? 0;
-    out.other_config = Object.fromEntries(Object.entries(p.other_config ?? {}).sort(([x], [y]) => x.localeCompare(y)));
+    out.other_config = Object.fromEntries(Object.entries(p.other_config ?? {}).sort(([x], [y]) => compareNames(x, y)));
   }
   return out;
 }

@@ -28,6 +28,7 @@ import type { Config, HostQos, Network } from '../model/config.ts';
 import { southbound } from '../model/config.ts';
 import type { OvsQosSpec, OvsQueueSpec } from '../model/ovs.ts';
 import { LS_SCALE } from './hfsc.ts';
+import { compareNames } from '../model/order.ts';
 
 export const OVS_QOS_TYPE = 'linux-hfsc';
 /** The largest rate OVS's linux-hfsc holds: it keeps bytes/s in 32 bits. */
@@ -68,7 +69,7 @@ export function hostQosOfQueue(q: OvsQueueSpec): HostQos {
 /** The networks of the ovs switch with hostQos, by the southbound device they leave by. */
 export function shapedOvsNetworks(config: Config): Map<string, [string, Network][]> {
   const out = new Map<string, [string, Network][]>();
-  for (const [name, net] of Object.entries(config.networks).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, net] of Object.entries(config.networks).sort(([a], [b]) => compareNames(a, b))) {
     const sb = southbound(net);
     if (net.switch !== 'ovs' || !net.hostQos || sb === undefined) continue;
     out.set(sb, [...(out.get(sb) ?? []), [name, net]]);

@@ -11,6 +11,7 @@ import { networkIface, vlanDeviceName } from '../plan/layout.ts';
 import type { Capabilities, InterfaceStats, IpInfo, Report, Status } from '../model/report.ts';
 import { hostQosOfClass, qosClassOf } from '../qos/hfsc.ts';
 import { addOvsCapabilities, ovsKernelConfig, ovsStatistics } from './ovs.ts';
+import { compareNames } from '../model/order.ts';
 
 export type { Capabilities, InterfaceStats, IpInfo, Report, Status };
 
@@ -152,7 +153,7 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
     if (running.bondings[name].hwaddr) entry.hwaddr = bond.mac;
     bondings[name] = entry;
   }
-  for (const [name, net] of Object.entries(running.networks).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, net] of Object.entries(running.networks).sort(([a], [b]) => compareNames(a, b))) {
     if (net.switch !== 'legacy') continue;
     const entry: Record<string, unknown> = {};
     let iface: Link | undefined;

@@ -8,6 +8,7 @@ import { writeNameservers } from '../../ip/resolv.ts';
 import { type LinuxStep, describeStep, ipBatchLines, ipFamilyOf, isQosStep } from '../../plan/steps.ts';
 import type { QosStep } from '../../qos/hfsc.ts';
 import { executeTc } from '../../qos/execute.ts';
+import type { Log } from '../../sys/log.ts';
 import { batchQuote, run } from '../../sys/run.ts';
 
 export interface ExecuteResult {
@@ -26,6 +27,7 @@ export interface ExecuteOptions {
   faultAt?: number;
   /** Where these steps start in the whole plan (for messages that name step numbers). */
   stepOffset?: number;
+  log?: Log;
 }
 
 const FAULT_LINE = ['link', 'add', 'name', 'nsw-fault', 'type', 'nsw-fault-injected'];
@@ -36,11 +38,13 @@ export async function executeLinux(steps: readonly (LinuxStep | QosStep)[], opti
   for (const group of runs(steps)) {
     const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.steps.length ? options.faultAt - offset : undefined;
     const stepOffset = (options.stepOffset ?? 0) + offset;
+    const start = performance.now();
     const r = group.tc
       ? await runTc(group.steps as unknown as QosStep[], faultAt, options.force, stepOffset)
       : group.files
         ? await executeFiles(group.steps, faultAt, options.force)
         : await ipBatch(group.steps, group.family, { ...options, faultAt, stepOffset });
+    options.log?.debug(`  ${group.tc ? 'tc' : group.files ? 'files' : 'ip -batch'}: ${group.steps.length} steps in ${Math.round(performance.now() - start)} ms`);
     if (r.error) {
       if (!options.force) return { completed: offset + r.completed, error: r.error };
       firstError ??= r.error;

@@ -42,10 +42,12 @@ export interface OvsExecuteOptions {
 
 export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[], options: OvsExecuteOptions = {}): Promise<void> {
   if (steps.length === 0) return;
+  const start = performance.now();
   const state = await readOvs(client, { flows: false });
   const ops = new TransactionBuilder(state, options.tolerant ?? false);
   for (const step of steps) ops.add(step);
   ops.ops.push(mutate('Open_vSwitch', [], [mutation('next_cfg', '+=', 1)]), select('Open_vSwitch', [], ['next_cfg']));
+  const built = performance.now();
   let results;
   try {
     results = await client.transact(DB, ops.ops, { comment: `netswitch: ${steps.length} changes` });
@@ -56,10 +58,14 @@ export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[],
     throw e;
   }
   const nextCfg = Number((results[results.length - 1] as { rows: Row[] }).rows[0].next_cfg);
+  const committed = performance.now();
   await dropUserspaceTaps(steps, state);
   await waitForVswitchd(client, nextCfg, options.timeoutMs ?? 30_000);
+  const applied = performance.now();
   await dropLeftoverQdiscs(steps);
   await checkInterfaces(client, ops.touchedInterfaces);
+  const ms = (a: number, b: number) => Math.round(b - a);
+  options.log?.debug(`ovs: ${ops.ops.length} operations; read ${ms(start, built)} ms, transaction ${ms(built, committed)} ms, ovs-vswitchd ${ms(committed, applied)} ms, interface check ${ms(applied, performance.now())} ms`);
 }
 
 /**

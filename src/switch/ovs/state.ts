@@ -19,6 +19,7 @@ import type { OvsBridgeSpec, OvsInterfaceSpec, OvsPortSpec, OvsQosSpec, OvsQueue
 import { BASIS_KEY, NETWORK_KEY, OWNER_KEY, OWNER_VALUE } from '../../plan/ovs.ts';
 import { readFlows } from './flows.ts';
 import { ovsdbTarget } from './target.ts';
+import { compareNames } from '../../model/order.ts';
 
 export const DB = 'Open_vSwitch';
 
@@ -198,7 +199,7 @@ function portSpec(p: Row, ifaceByUuid: Map<string, Row>): OvsPortSpec {
       if (spec.type === 'internal' && mac) spec.mac = mac;
       return spec;
     })
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareNames(a.name, b.name));
   const spec: OvsPortSpec = { name: String(p.name), interfaces };
   const tag = num(p.tag as Datum);
   if (tag !== undefined) spec.tag = tag;
