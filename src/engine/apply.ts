@@ -70,13 +70,6 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const journal = newJournal(change.steps, change.snapshot, change.desired, change.running, commitOnSuccess);
     await state.writeJson('journal.json', journal, { compact: true }); // it holds the whole snapshot
     lap('checkpoint');
-    // The audit log: every change as the command that would do the same, one per line, with why.
-    const lines = change.steps.flatMap((step, i) => {
-      const why = describeStep(step);
-      return commandsOf(step).map((c) => `${c}  # step ${i + 1}: ${why}`);
-    });
-    for (const line of lines) log.debug(line);
-    await state.appendLog([`# ${journal.startedAt} apply ${journal.id} by pid ${process.pid}: ${change.steps.length} steps`, ...lines]);
 
     const fail = async (cause: NetswitchError, done: Step[]): Promise<never> => {
       log.info(`apply failed: ${cause.message}`);
@@ -84,7 +77,16 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     };
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
     await crashHook(change.steps, ovs, state.dir);
-    const result = await runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir });
+    const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir });
+    // The audit log: every change as the command that would do the same, one per line, with
+    // why. Written while the kernel and ovs-vswitchd work (the journal, already on disk, is
+    // what recovery relies on): for thousands of steps that is ~30 ms off the apply.
+    const lines = change.steps.flatMap((step, i) => {
+      const why = describeStep(step);
+      return commandsOf(step).map((c) => `${c}  # step ${i + 1}: ${why}`);
+    });
+    for (const line of lines) log.debug(line);
+    const [result] = await Promise.all([running, state.appendLog([`# ${journal.startedAt} apply ${journal.id} by pid ${process.pid}: ${change.steps.length} steps`, ...lines])]);
     lap('execute');
     if (result.error) return await fail(result.error, change.steps.slice(0, result.completed + 1));
     const after = await readHost(ovs, { stateDir: state.dir, ipv6confDevs: change.ipv6confDevs });

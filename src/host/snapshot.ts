@@ -148,6 +148,8 @@ async function readShaping(): Promise<{ qos?: QosLayout; foreign: Record<string,
  */
 async function readIpv6Conf(devs: Iterable<string>): Promise<Record<string, Ipv6Conf>> {
   const out: Record<string, Ipv6Conf> = {};
+  const wanted = new Set(devs);
+  if (wanted.size === 0) return out;
   const buf = Buffer.allocUnsafe(64);
   const read = (path: string): string => {
     const fd = openSync(path, 'r');
@@ -165,7 +167,7 @@ async function readIpv6Conf(devs: Iterable<string>): Promise<Record<string, Ipv6
   } catch {
     return out; // no IPv6 in this kernel
   }
-  for (const dev of new Set(devs)) {
+  for (const dev of wanted) {
     if (!present.has(dev)) continue;
     try {
       out[dev] = { accept_ra: read(ipv6ConfPath(dev, 'accept_ra')), autoconf: read(ipv6ConfPath(dev, 'autoconf')) };
@@ -257,7 +259,7 @@ function toRule(r: IpRule, family: 4 | 6): Rule {
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    for (const k in value) deepFreeze(value[k]);
   }
   return value;
 }
