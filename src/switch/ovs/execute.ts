@@ -43,7 +43,7 @@ export interface OvsExecuteOptions {
 export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[], options: OvsExecuteOptions = {}): Promise<void> {
   if (steps.length === 0) return;
   const start = performance.now();
-  const state = await readOvs(client, { flows: false });
+  const state = needsUuids(steps, options.tolerant ?? false) ? await readOvs(client, { flows: false }) : NOTHING_READ;
   const ops = new TransactionBuilder(state, options.tolerant ?? false);
   for (const step of steps) ops.add(step);
   ops.ops.push(mutate('Open_vSwitch', [], [mutation('next_cfg', '+=', 1)]), select('Open_vSwitch', [], ['next_cfg']));
@@ -67,6 +67,18 @@ export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[],
   const ms = (a: number, b: number) => Math.round(b - a);
   options.log?.debug(`ovs: ${ops.ops.length} operations; read ${ms(start, built)} ms, transaction ${ms(built, committed)} ms, ovs-vswitchd ${ms(committed, applied)} ms, interface check ${ms(applied, performance.now())} ms`);
 }
+
+/**
+ * Whether the transaction refers to rows that exist (by uuid: deletions, QoS rows replaced) or
+ * must skip what exists (an undo): then it needs them read just before. Additions and updates
+ * name their rows (bridges and ports by name, new rows by named-uuid) and need no read: at
+ * 1000 ports that is ~20 ms saved on building a bridge.
+ */
+function needsUuids(steps: readonly OvsStep[], tolerant: boolean): boolean {
+  return tolerant || steps.some((s) => s.op === 'ovs.br.del' || s.op === 'ovs.port.del' || s.op === 'ovs.qos.set');
+}
+
+const NOTHING_READ: OvsState = { layout: { bridges: {} }, rootUuid: '', bridgeUuids: {}, portUuids: {}, qosUuids: {}, bridges: {}, ports: {}, interfaces: {} };
 
 /**
  * OVS shapes a port with QoS by a root `hfsc` qdisc 1: on each of its NICs, and leaves it there
