@@ -113,12 +113,14 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
  */
 async function routesAndRules(family: 4 | 6): Promise<[IpRoute[], IpRule[]]> {
   const argv = ['ip', '-json', `-${family}`, '-batch', '-'];
-  const r = await run(argv, { input: 'route show table all\nrule show\n', check: false, bulk: true });
-  if (r.code !== 0 && family === 6 && /Address family not supported/.test(r.stderr)) return [[], []];
-  if (r.code !== 0) {
-    throw new NetswitchError(ErrorCode.Command, `${describe(argv)} (route show table all; rule show) failed: ${r.stderr.trim() || `exit code ${r.code}`}`, { context: { ...r } });
+  let stdout: string;
+  try {
+    ({ stdout } = await run(argv, { input: 'route show table all\nrule show\n', bulk: true }));
+  } catch (e) {
+    if (family === 6 && /Address family not supported/.test((e as Error).message)) return [[], []];
+    throw e;
   }
-  const lines = r.stdout.split('\n').filter((l) => l !== '');
+  const lines = stdout.split('\n').filter((l) => l !== '');
   if (lines.length !== 2) {
     throw new NetswitchError(ErrorCode.Command, `${describe(argv)}: expected 2 JSON lines (routes, rules), got ${lines.length}`, { context: { argv } });
   }
