@@ -1,7 +1,8 @@
 // The `netswitch` command. Start-up stays lean: each command imports what it needs when it
 // runs (ARCHITECTURE.md: node alone is ~63 ms, zod+yaml+commander ~95 ms more), and Node's
 // compile cache keeps the type-stripped, compiled modules between runs (measured: `show`
-// 584 -> 389 ms).
+// 584 -> 389 ms). A command that only reads the host starts reading it first (./early.ts).
+import './early.ts';
 import { enableCompileCache } from 'node:module';
 enableCompileCache?.();
 import { Command, Option } from 'commander';

@@ -2,7 +2,7 @@
 // when its server answers, netswitch's DHCP clients. The OVSDB client and the DHCP code are
 // loaded only when needed: `netswitch show` on a legacy host should not pay for them.
 import { existsSync } from 'node:fs';
-import { readSnapshot } from '../host/snapshot.ts';
+import { type ReadOptions, readSnapshot } from '../host/snapshot.ts';
 import type { OvsSnapshot } from '../model/ovs.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
@@ -37,7 +37,7 @@ export async function withOvs<T>(fn: (ovs: OvsdbClient | undefined) => Promise<T
  * The host as it is now: the kernel's view, OVSDB's when a client is given, and netswitch's
  * running DHCP clients when its state dir is.
  */
-export function readHost(ovs?: OvsdbClient, options: { stats?: boolean; stateDir?: string; ipv6confDevs?: Iterable<string> } = {}): Promise<Snapshot> {
+export function readHost(ovs?: OvsdbClient, options: Pick<ReadOptions, 'stats' | 'ipv6confDevs'> & { stateDir?: string } = {}): Promise<Snapshot> {
   const { stateDir, ...rest } = options;
   return readSnapshot({
     ...rest,

@@ -57,14 +57,16 @@ export function planChange(input: unknown, options: EngineOptions): Promise<Plan
 
 /** planChange with the caller's OVSDB connection (left open). */
 export async function planWith(input: unknown, options: EngineOptions, ovs: OvsdbClient | undefined): Promise<PlannedChange> {
-  const state = new StateDir(options.stateDir);
-  const { request, issues } = canonicalizeLenient(input);
-  const [running, owned] = await Promise.all([state.running(), state.owned()]);
-  const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
-  const ipv6confDevs = networkDevices(desired, running);
-  const snapshot = await readHost(ovs, { stateDir: options.stateDir, ipv6confDevs });
+  // The host read starts first: its processes run while the request is parsed and merged,
+  // which tells the devices whose IPv6 sysctls it reads.
+  const devs = Promise.withResolvers<Iterable<string>>();
+  const reading = readHost(ovs, { stateDir: options.stateDir, ipv6confDevs: devs.promise });
+  reading.catch(() => {}); // awaited below
+  const merged = mergeInput(input, options);
+  devs.resolve(merged.then((m) => m.ipv6confDevs, () => []));
+  const { request, issues, running, owned, desired, ipv6confDevs } = await merged;
+  const snapshot = await reading;
   issues.push(
-    ...mergeIssues,
     ...validateConfig(desired, {
       snapshot,
       running,
@@ -79,6 +81,15 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   const datapath = options.ovsDatapath ?? defaultDatapath();
   const target = targetOf(running, desired, owned, datapath, snapshot.ipv6 !== false);
   return { request, running, desired, snapshot, owned, datapath, ipv6confDevs, target, steps: planAgainst(snapshot, target) };
+}
+
+/** The request parsed and merged into the running config, with the problems found so far. */
+async function mergeInput(input: unknown, options: EngineOptions) {
+  const state = new StateDir(options.stateDir);
+  const { request, issues } = canonicalizeLenient(input);
+  const [running, owned] = await Promise.all([state.running(), state.owned()]);
+  const { config: desired, issues: mergeIssues } = mergeRequest(running, request, options.replace ?? false);
+  return { request, issues: [...issues, ...mergeIssues], running, owned, desired, ipv6confDevs: networkDevices(desired, running) };
 }
 
 /**

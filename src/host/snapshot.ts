@@ -1,6 +1,7 @@
-// Reading the host into one immutable Snapshot: three `ip -json` processes run side by side
-// (links with details, addresses and counters; IPv4 routes of every table and rules; IPv6's),
-// plus the nameservers of the resolv.conf netswitch manages.
+// Reading the host into one immutable Snapshot: three processes run side by side (one `ip
+// -json -batch`: links with details, addresses and counters, the routes of every table and
+// family, IPv4 rules; `ip -6 rule`; `tc qdisc`), plus the nameservers of the resolv.conf
+// netswitch manages.
 import type { OvsSnapshot } from '../model/ovs.ts';
 import { closeSync, existsSync, openSync, readSync, readdirSync } from 'node:fs';
 import type { Address, DhcpClient, Ipv6Conf, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
@@ -52,6 +53,8 @@ interface IpRoute {
   metric?: number;
   prefsrc?: string;
   type?: string;
+  /** IPv6 only: the router preference (RFC 4191). */
+  pref?: string;
 }
 
 interface IpRule {
@@ -73,27 +76,27 @@ export interface ReadOptions {
   readOvs?: () => Promise<OvsSnapshot | undefined>;
   /** Reads netswitch's running DHCP clients. */
   readDhcp?: () => Promise<DhcpClient[]>;
-  /** Devices whose IPv6 autoconfiguration sysctls to read. */
-  ipv6confDevs?: Iterable<string>;
+  /** Devices whose IPv6 autoconfiguration sysctls to read (a promise: known once the read has started). */
+  ipv6confDevs?: Iterable<string> | Promise<Iterable<string>>;
 }
 
 export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
   const time = Date.now();
-  const [links, [routes4, rules4], [routes6, rules6], nameservers, ovs, dhcp, ipv6conf, tc] = await Promise.all([
-    runJson<IpLink[]>(['ip', '-d', ...(options.stats ? ['-s'] : []), '-json', 'addr', 'show'], { bulk: true }),
-    routesAndRules(4),
-    routesAndRules(6),
+  const kernel = takeEarlyRead(options.stats === true) ?? startKernelRead(options.stats === true);
+  const [{ links, routes, rules4 }, rules6, tc, nameservers, ovs, dhcp, ipv6conf] = await Promise.all([
+    kernel.ip,
+    kernel.rules6,
+    kernel.tc,
     readNameservers(options.resolvConf ?? resolvConfPath()),
     options.readOvs?.(),
     options.readDhcp?.(),
-    readIpv6Conf(options.ipv6confDevs ?? []),
-    readShaping(),
+    Promise.resolve(options.ipv6confDevs ?? []).then(readIpv6Conf),
   ]);
   const internal = new Set(ovs ? Object.values(ovs.interfaces).filter((i) => i.type === 'internal').map((i) => i.name) : []);
   const snapshot: Snapshot = {
     time,
     links: Object.fromEntries(links.map((l) => [l.ifname, toLink(l, internal)])),
-    routes: [...routes4.map((r) => toRoute(r, 4)), ...routes6.map((r) => toRoute(r, 6))],
+    routes: routes.map(toRoute),
     rules: [...rules4.map((r) => toRule(r, 4)), ...rules6.map((r) => toRule(r, 6))],
     nameservers,
     ipv6: existsSync('/proc/sys/net/ipv6'),
@@ -106,25 +109,61 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
   return deepFreeze(snapshot);
 }
 
+/** The kernel's half of a host read: its processes, all started at once. */
+interface KernelRead {
+  stats: boolean;
+  ip: Promise<{ links: IpLink[]; routes: IpRoute[]; rules4: IpRule[] }>;
+  rules6: Promise<IpRule[]>;
+  tc: Promise<{ qos?: QosLayout; foreign: Record<string, string> }>;
+}
+
+function startKernelRead(stats: boolean): KernelRead {
+  return { stats, ip: readIp(stats), rules6: readRules6(), tc: readShaping() };
+}
+
 /**
- * The routes of every table and the rules of one family: one `ip -batch` (a process costs the
- * apply ~3 ms to start, and a snapshot is read twice). Each command prints one JSON line. A
- * kernel without IPv6 (no module, ipv6.disable=1) simply has none.
+ * Links, addresses, routes and IPv4 rules from one `ip -batch`, one JSON line per command (a
+ * process costs ~4 ms of the main thread to start, and an apply reads the host twice). Routes
+ * are listed without a family, so both come (see routeFamily); `rule show` comes last, as it
+ * makes IPv4 the batch's family.
  */
-async function routesAndRules(family: 4 | 6): Promise<[IpRoute[], IpRule[]]> {
-  const argv = ['ip', '-json', `-${family}`, '-batch', '-'];
-  let stdout: string;
+async function readIp(stats: boolean): Promise<{ links: IpLink[]; routes: IpRoute[]; rules4: IpRule[] }> {
+  const argv = ['ip', '-d', ...(stats ? ['-s'] : []), '-json', '-batch', '-'];
+  const { stdout } = await run(argv, { input: 'addr show\nroute show table all\nrule show\n', bulk: true });
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  if (lines.length !== 3) {
+    throw new NetswitchError(ErrorCode.Command, `${describe(argv)}: expected 3 JSON lines (links, routes, rules), got ${lines.length}`, { context: { argv } });
+  }
+  return { links: JSON.parse(lines[0]) as IpLink[], routes: JSON.parse(lines[1]) as IpRoute[], rules4: JSON.parse(lines[2]) as IpRule[] };
+}
+
+/** IPv6 rules; a kernel without IPv6 (no module, ipv6.disable=1) simply has none. */
+async function readRules6(): Promise<IpRule[]> {
   try {
-    ({ stdout } = await run(argv, { input: 'route show table all\nrule show\n', bulk: true }));
+    return await runJson<IpRule[]>(['ip', '-6', '-json', 'rule', 'show']);
   } catch (e) {
-    if (family === 6 && /Address family not supported/.test((e as Error).message)) return [[], []];
+    if (/Address family not supported/.test((e as Error).message)) return [];
     throw e;
   }
-  const lines = stdout.split('\n').filter((l) => l !== '');
-  if (lines.length !== 2) {
-    throw new NetswitchError(ErrorCode.Command, `${describe(argv)}: expected 2 JSON lines (routes, rules), got ${lines.length}`, { context: { argv } });
-  }
-  return [JSON.parse(lines[0]) as IpRoute[], JSON.parse(lines[1]) as IpRule[]];
+}
+
+let early: KernelRead | undefined;
+
+/**
+ * Starts the kernel half of a host read now, for a command that reads the host and changes
+ * nothing (show, stats, plan): started before the rest of netswitch loads, the processes run
+ * while it does (~20 ms of a `show` of 2000 interfaces). The first readSnapshot asking for
+ * the same counters takes it; a failure is reported there.
+ */
+export function readKernelEarly(stats: boolean): void {
+  early = startKernelRead(stats);
+  for (const p of [early.ip, early.rules6, early.tc]) p.catch(() => {}); // awaited in readSnapshot
+}
+
+function takeEarlyRead(stats: boolean): KernelRead | undefined {
+  const read = early?.stats === stats ? early : undefined;
+  early = undefined;
+  return read;
 }
 
 /**
@@ -239,16 +278,26 @@ function toAddress(a: IpAddrInfo): Address {
   };
 }
 
-function toRoute(r: IpRoute, family: 4 | 6): Route {
-  const route: Route = { family, dst: r.dst, table: r.table ?? 'main' };
+function toRoute(r: IpRoute): Route {
+  const route: Route = { family: routeFamily(r), dst: r.dst, table: r.table ?? 'main' };
   if (r.gateway !== undefined) route.gateway = r.gateway;
   if (r.dev !== undefined) route.dev = r.dev;
-  if (r.protocol !== undefined) route.protocol = r.protocol;
-  if (r.scope !== undefined) route.scope = r.scope;
+  // `ip -d` names the defaults (protocol boot, type unicast, scope global) plain `ip` leaves out.
+  if (r.protocol !== undefined && r.protocol !== 'boot') route.protocol = r.protocol;
+  if (r.scope !== undefined && r.scope !== 'global') route.scope = r.scope;
   if (r.metric !== undefined) route.metric = r.metric;
   if (r.prefsrc !== undefined) route.prefsrc = r.prefsrc;
-  if (r.type !== undefined) route.type = r.type;
+  if (r.type !== undefined && r.type !== 'unicast') route.type = r.type;
   return route;
+}
+
+/**
+ * A route listed without a family is IPv6 when an address in it is, or when it has a
+ * preference: the kernel gives every IPv6 route one (RTA_PREF) and IPv4 routes none. That
+ * covers the routes with neither (`unreachable default`).
+ */
+export function routeFamily(r: Pick<IpRoute, 'dst' | 'gateway' | 'pref'>): 4 | 6 {
+  return r.dst.includes(':') || r.gateway?.includes(':') || r.pref !== undefined ? 6 : 4;
 }
 
 function toRule(r: IpRule, family: 4 | 6): Rule {
