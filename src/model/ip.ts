@@ -66,3 +66,11 @@ export function prefixToNetmask(prefix: number): string {
   const n = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
   return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 }
+
+/** Whether ADDR (IPv4 or IPv6, no prefix) lies in the subnet of CIDR ("192.0.2.10/24"). */
+export function inSubnet(addr: string, cidr: string): boolean {
+  const [net, len] = cidr.split('/');
+  if (addr.includes(':') !== net.includes(':')) return false;
+  if (!addr.includes(':')) return sameIpv4Subnet(addr, net, Number(len));
+  return ipv6Subnet(`${addr}/${len}`) === ipv6Subnet(cidr);
+}

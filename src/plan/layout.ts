@@ -56,7 +56,16 @@ export interface Layout {
   dhcp?: DhcpClient[];
   /** The host's nameservers; undefined: not managed (left as they are). */
   nameservers?: string[];
+  /**
+   * Read from the host only: static routes through these devices that are not netswitch's
+   * (an administrator's). Left alone, except that when their device loses an address the
+   * kernel would drop them, so the plan removes them explicitly (the undo restores them).
+   */
+  foreignRoutes?: RouteSpec[];
 }
+
+/** IPv6's minimum link MTU (RFC 8200): below it the kernel removes IPv6 from the device. */
+export const IPV6_MIN_MTU = 1280;
 
 /** The priority of netswitch's source-routing rules: before the main table (32766). */
 export const SOURCE_RULE_PRIORITY = 32000;
@@ -71,6 +80,12 @@ export function sourceRouteTable(network: string): string {
   let h = 0x811c9dc5;
   for (const c of Buffer.from(network)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
   return String(0x10000 + (h % 0x7fff0000));
+}
+
+/** A table in netswitch's range (another network's, or one left by a removed network). */
+function isSourceRouteTable(table: string): boolean {
+  const n = Number(table);
+  return Number.isInteger(n) && n >= 0x10000 && n < 0x10000 + 0x7fff0000;
 }
 
 /** Nesting level: lower devices before upper ones when creating or raising MTUs. */
@@ -178,6 +193,8 @@ export function layoutOf(config: Config, previous: Config): Layout {
   for (const name of nicsOf(previous)) {
     links[name] ??= { name, kind: 'nic', mtu: DEFAULT_MTU, addresses: [], ipv6conf: { accept_ra: '1', autoconf: '1' } };
   }
+  // The kernel takes IPv6 off a device whose MTU is below IPv6's minimum: nothing to set there.
+  for (const spec of Object.values(links)) if (spec.mtu < IPV6_MIN_MTU) delete spec.ipv6conf;
   return { links, routes, rules, dhcp, ...(nameservers ? { nameservers } : {}) };
 }
 
@@ -252,17 +269,20 @@ export function layoutFromSnapshot(
     if (link && conf) links[name].ipv6conf = conf;
   }
   const routes: RouteSpec[] = [];
+  const foreignRoutes: RouteSpec[] = [];
   for (const r of snapshot.routes) {
     // Routes the kernel derives, or learns from router advertisements, are not configuration.
     if (!r.dev || (r.type ?? 'unicast') !== 'unicast' || dhcpDevs.has(r.dev) || (r.protocol !== undefined && !['boot', 'static'].includes(r.protocol))) continue;
-    const inOurTable = tables.has(r.table) && r.protocol !== 'kernel';
+    const spec: RouteSpec = { family: r.family, dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: r.dev, table: r.table };
+    const inOurTable = tables.has(r.table);
     const defaultRoute = r.dst === 'default' && r.gateway && r.table === 'main' && (r.dev in links || takeDefault.has(r.family));
-    if (inOurTable || defaultRoute) routes.push({ family: r.family, dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: r.dev, table: r.table });
+    if (inOurTable || defaultRoute) routes.push(spec);
+    else if (r.dev in links && !isSourceRouteTable(r.table)) foreignRoutes.push(spec);
   }
   const rules: RuleSpec[] = snapshot.rules
     .filter((r) => r.priority === SOURCE_RULE_PRIORITY && r.src !== undefined)
     .map((r) => ({ family: r.family, priority: r.priority, src: r.src as string, table: r.table }));
-  return { links, routes, rules, dhcp: [...(snapshot.dhcp ?? [])], nameservers: [...snapshot.nameservers] };
+  return { links, routes, rules, dhcp: [...(snapshot.dhcp ?? [])], nameservers: [...snapshot.nameservers], foreignRoutes };
 }
 
 export function specFromLink(link: Link): LinkSpec {

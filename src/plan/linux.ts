@@ -5,14 +5,18 @@
 import { BOND_IFDOWN_OPTIONS, BOND_NOSLAVES_OPTIONS } from '../model/bond-options.ts';
 import { sameBridgeValue } from '../model/bridge-options.ts';
 import type { DhcpClient } from '../model/snapshot.ts';
-import { LEVEL, type Layout, type LinkSpec, type RouteSpec, type RuleSpec } from './layout.ts';
+import { IPV6_MIN_MTU, LEVEL, type Layout, type LinkSpec, type RouteSpec, type RuleSpec } from './layout.ts';
 import type { Step } from './steps.ts';
 import { compareNames } from '../model/order.ts';
+import { inSubnet } from '../model/ip.ts';
 
 export function planLinux(actual: Layout, desired: Layout): Step[] {
   const { teardown, build } = planLinuxPhases(actual, desired);
   return [...teardown, ...build];
 }
+
+/** Bridge options the kernel range-checks only while STP is on. */
+const STP_TIMERS = ['forward_delay', 'max_age', 'hello_time'];
 
 /** Devices Linux never creates or deletes: NICs, and OVS internal ports (the OVS switch's). */
 const NOT_OURS_TO_CREATE = new Set(['nic', 'ovs']);
@@ -62,8 +66,18 @@ export function planLinuxPhases(
   }
   const losesAddress = new Set(addrDels.map((s) => (s.op === 'addr.del' ? s.dev : '')));
   const keptRoutes = actual.routes.filter((r) => !gone.has(r.dev) && !losesAddress.has(r.dev) && desired.routes.some((w) => sameRoute(w, r)));
+  // An administrator's routes are left alone unless the kernel would drop them: those go
+  // explicitly, and come back once the addresses are in place if their device still reaches
+  // their gateway then.
+  const droppedForeign = (actual.foreignRoutes ?? []).filter((r) => gone.has(r.dev) || losesAddress.has(r.dev));
+  const restoredForeign = droppedForeign.filter((r) => {
+    const d = want[r.dev];
+    if (!d || gone.has(r.dev) || d.master !== undefined) return false;
+    const addrs = d.addresses.filter((c) => c.includes(':') === (r.family === 6));
+    return addrs.length > 0 && (r.gateway === undefined || addrs.some((c) => inSubnet(r.gateway as string, c)));
+  });
   for (const r of actual.rules) if (!desired.rules.some((w) => sameRule(w, r))) steps.push({ op: 'rule.del', rule: r });
-  for (const r of actual.routes) if (!keptRoutes.includes(r)) steps.push({ op: 'route.del', route: r });
+  for (const r of [...actual.routes.filter((r) => !keptRoutes.includes(r)), ...droppedForeign]) steps.push({ op: 'route.del', route: r });
   steps.push(...addrDels);
   // A device that goes takes its IPv6 sysctls with it; setting them back to the kernel's
   // defaults first (a no-op in effect) lets the undo set them again on the re-created device.
@@ -103,6 +117,13 @@ export function planLinuxPhases(
     .filter((d) => d.kind !== 'ovs' && survives(d.name) && cur[d.name].mtu !== d.mtu)
     .map((d) => ({ d, from: cur[d.name].mtu }));
   for (const { d, from } of mtuChanges.filter((c) => c.d.mtu < c.from).sort((x, y) => LEVEL[y.d.kind] - LEVEL[x.d.kind])) {
+    // Below IPv6's minimum MTU the kernel drops the device's IPv6, sysctls included, and brings
+    // it back with the defaults when the MTU rises again: set the defaults first, so that the
+    // undo (MTU back up, then the sysctls) leaves the device as it was.
+    const conf = cur[d.name].ipv6conf;
+    if (conf && d.mtu < IPV6_MIN_MTU && from >= IPV6_MIN_MTU) {
+      for (const key of ['accept_ra', 'autoconf'] as const) if (conf[key] !== '1') steps.push({ op: 'sysctl.set', dev: d.name, key, from: conf[key], to: '1' });
+    }
     steps.push({ op: 'link.set', name: d.name, attr: 'mtu', from, to: d.mtu });
   }
   for (const { d, from } of mtuChanges.filter((c) => c.d.mtu > c.from).sort((x, y) => LEVEL[x.d.kind] - LEVEL[y.d.kind])) {
@@ -155,7 +176,15 @@ export function planLinuxPhases(
         steps.push({ op: 'link.set', name: d.name, attr: 'up', from: true, to: false });
         isUp.set(d.name, false);
       }
-      if (Object.keys(to).length) steps.push({ op: kind === 'bond' ? 'bond.set' : 'bridge.set', name: d.name, from, to });
+      if (kind === 'bridge' && 'stp_state' in to && STP_TIMERS.some((k) => k in to)) {
+        // The kernel checks the STP timers against the STP state it has at that moment: STP
+        // goes off before timers STP would refuse are set, and comes on after they are.
+        const { stp_state: stpTo, ...rest } = to;
+        const { stp_state: stpFrom, ...restFrom } = from;
+        const stp: Step = { op: 'bridge.set', name: d.name, from: { stp_state: stpFrom }, to: { stp_state: stpTo } };
+        const others: Step = { op: 'bridge.set', name: d.name, from: restFrom, to: rest };
+        steps.push(...(stpTo === '0' ? [stp, others] : [others, stp]));
+      } else if (Object.keys(to).length) steps.push({ op: kind === 'bond' ? 'bond.set' : 'bridge.set', name: d.name, from, to });
       if (kind === 'bond' && d.mac && a.mac !== d.mac) steps.push({ op: 'link.set', name: d.name, attr: 'mac', from: a.mac ?? null, to: d.mac });
     }
   };
@@ -192,9 +221,8 @@ export function planLinuxPhases(
     for (const cidr of d.addresses) if (!have.includes(cidr)) steps.push({ op: 'addr.add', dev: d.name, cidr });
   }
   // On-link routes first: a gateway must be reachable when its route is added.
-  for (const r of [...desired.routes].sort((a, b) => Number(a.gateway !== undefined) - Number(b.gateway !== undefined))) {
-    if (!keptRoutes.some((a) => sameRoute(a, r))) steps.push({ op: 'route.add', route: r });
-  }
+  const added = [...desired.routes.filter((r) => !keptRoutes.some((a) => sameRoute(a, r))), ...restoredForeign];
+  for (const r of added.sort((a, b) => Number(a.gateway !== undefined) - Number(b.gateway !== undefined))) steps.push({ op: 'route.add', route: r });
   for (const r of desired.rules) if (!actual.rules.some((a) => sameRule(a, r))) steps.push({ op: 'rule.add', rule: r });
   // 8. DHCP clients, once their interfaces are up; each waits for its lease.
   for (const c of desired.dhcp ?? []) if (!keptClients.some((k) => sameClient(k, c))) steps.push({ op: 'dhcp.start', client: c });

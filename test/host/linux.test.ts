@@ -266,4 +266,57 @@ networks:
     const show = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: 'networks: { internal: { bridged: true, ipv6autoconf: true } }' })).stdout);
     assert.deepEqual(show.steps, [], 'read back: nothing left to do');
   });
+
+  test("an administrator's route through a NIC that loses its address: removed explicitly, restored by rollback", async () => {
+    assert.equal((await apply(h, 'networks: {}', '--replace')).code, 0);
+    for (const argv of [['ip', 'link', 'set', 'eth3', 'up'], ['ip', 'addr', 'add', '10.8.0.1/24', 'dev', 'eth3'], ['ip', 'route', 'add', '10.99.0.0/16', 'via', '10.8.0.254', 'dev', 'eth3']]) {
+      assert.equal((await h.sh(argv)).code, 0, argv.join(' '));
+    }
+    const before = await hostState(h);
+    const take = 'networks: { vmx: { nic: eth3, ipaddr: 10.8.0.1, prefix: 24 } }';
+    const plan = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: take })).stdout);
+    assert.ok(plan.steps.some((s: Json) => /10\.99\.0\.0\/16/.test(s.commands.join(' ')) && /route del/.test(s.commands.join(' '))), 'the plan says the route goes');
+    const r = await apply(h, take, '--no-commit');
+    assert.equal(r.code, 0, r.stderr);
+    const rb = await h.cli(['rollback']);
+    assert.equal(rb.code, 0, rb.stderr);
+    assert.equal(await hostState(h), before);
+    // The NIC's address changes within the subnet: the route comes back through it.
+    const r2 = await apply(h, 'networks: { vmy: { nic: eth3, bridged: false, ipaddr: 10.8.0.2, prefix: 24 } }');
+    assert.equal(r2.code, 0, r2.stderr);
+    const routes: Json[] = await h.ipJson(['route', 'show', '10.99.0.0/16']);
+    assert.deepEqual(routes.map((x) => `${x.gateway} ${x.dev}`), ['10.8.0.254 eth3']);
+    assert.equal((await apply(h, 'networks: { vmy: { remove: true } }')).code, 0);
+  });
+
+  test('an MTU below 1280 (no IPv6 on the device) is applied, and rolled back exactly', async () => {
+    assert.equal((await apply(h, 'networks: { n2: { nic: eth3, bridged: false, mtu: 1500 } }')).code, 0);
+    const before = await hostState(h);
+    const change = 'networks: { n3: { nic: eth3, bridged: false, mtu: 1000, ipaddr: 10.7.0.1, prefix: 24 }, n2: { remove: true } }';
+    const r = await apply(h, change, '--no-commit');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await link(h, 'eth3')).mtu, 1000);
+    const rb = await h.cli(['rollback']);
+    assert.equal(rb.code, 0, rb.stderr);
+    assert.equal(await hostState(h), before);
+    const sysctl = async (key: string) => (await h.sh(['cat', `/proc/sys/net/ipv6/conf/eth3/${key}`])).stdout.trim();
+    assert.deepEqual([await sysctl('accept_ra'), await sysctl('autoconf')], ['0', '0']);
+    assert.equal((await apply(h, change)).code, 0);
+    const plan = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: change.replace(', n2: { remove: true }', '') })).stdout);
+    assert.deepEqual(plan.steps, []);
+    assert.equal((await apply(h, 'networks: { n2: { nic: eth3, bridged: false, mtu: 1500 }, n3: { remove: true } }')).code, 0);
+    assert.deepEqual([await sysctl('accept_ra'), await sysctl('autoconf')], ['0', '0'], 'IPv6 is back, and netswitch set it again');
+  });
+
+  test('STP off and a forward delay STP would refuse, in one change', async () => {
+    assert.equal((await apply(h, 'networks: { stpnet: { nic: eth2, stp: true } }')).code, 0);
+    const r = await apply(h, 'networks: { stpnet: { nic: eth2, stp: false, custom: { bridge_opts: "forward_delay=0" } } }');
+    assert.equal(r.code, 0, r.stderr);
+    const br = await link(h, 'stpnet');
+    assert.deepEqual([br.linkinfo.info_data.stp_state, br.linkinfo.info_data.forward_delay], [0, 0]);
+    const back = await apply(h, 'networks: { stpnet: { nic: eth2, stp: true, custom: { bridge_opts: "forward_delay=400" } } }');
+    assert.equal(back.code, 0, back.stderr);
+    assert.deepEqual([(await link(h, 'stpnet')).linkinfo.info_data.stp_state, (await link(h, 'stpnet')).linkinfo.info_data.forward_delay], [1, 400]);
+    assert.equal((await apply(h, 'networks: { stpnet: { remove: true } }')).code, 0);
+  });
 });

@@ -159,6 +159,37 @@ describe('planLinux: changing', () => {
     const steps = change(config({ networks: { vmnet: { nic: 'eth1' } } }), config({ networks: { vmnet: { nic: 'eth1', stp: true, multicastSnooping: false } } }));
     assert.deepEqual(commands(steps), ['ip link set dev vmnet type bridge stp_state 1 mcast_snooping 0']);
   });
+  it('STP going off is set before timers STP would refuse, and coming on after them', () => {
+    const net = (stp: boolean, bridge_opts: string) => config({ networks: { vmnet: { nic: 'eth1', stp, custom: { bridge_opts } } } });
+    assert.deepEqual(commands(change(net(true, 'forward_delay=1500'), net(false, 'forward_delay=0'))), [
+      'ip link set dev vmnet type bridge stp_state 0',
+      'ip link set dev vmnet type bridge forward_delay 0',
+    ]);
+    assert.deepEqual(commands(change(net(false, 'forward_delay=0'), net(true, 'forward_delay=400'))), [
+      'ip link set dev vmnet type bridge forward_delay 400',
+      'ip link set dev vmnet type bridge stp_state 1',
+    ]);
+  });
+  it('an MTU going below 1280 sets the IPv6 sysctls to the defaults first; the device then has none to set', () => {
+    const before = layoutOf(config({ networks: { n2: { nic: 'eth3', bridged: false } } }), emptyConfig());
+    const after = layoutOf(config({ networks: { n2: { nic: 'eth3', bridged: false, mtu: 1000 } } }), emptyConfig());
+    assert.equal(after.links.eth3.ipv6conf, undefined);
+    assert.deepEqual(said(planLinux(before, after)), ['set eth3 IPv6 accept_ra 0 -> 1', 'set eth3 IPv6 autoconf 0 -> 1', 'set eth3 mtu 1500 -> 1000']);
+    // Back up: the kernel brings IPv6 back with its defaults, which are then set.
+    const { ipv6conf: _gone, ...small } = after.links.eth3;
+    assert.deepEqual(said(planLinux({ ...after, links: { eth3: small } }, before)), ['set eth3 mtu 1000 -> 1500', 'set eth3 IPv6 accept_ra 1 -> 0', 'set eth3 IPv6 autoconf 1 -> 0']);
+  });
+  it("an administrator's route through a device that loses its address goes first; it comes back if the device still reaches its gateway", () => {
+    const foreign = { family: 4 as const, dst: '10.99.0.0/16', gateway: '10.8.0.254', dev: 'eth3', table: 'main' };
+    const host: Layout = { links: { eth3: { name: 'eth3', kind: 'nic', mtu: 1500, up: true, addresses: ['10.8.0.1/24'] } }, routes: [], rules: [], foreignRoutes: [foreign] };
+    const bridged = planLinux(host, layoutOf(config({ networks: { vmx: { nic: 'eth3', ipaddr: '10.8.0.1', prefix: 24 } } }), emptyConfig()));
+    assert.deepEqual(bridged.slice(0, 2).map(describeStep), ['remove route to 10.99.0.0/16 via 10.8.0.254 dev eth3', 'remove address 10.8.0.1/24 from eth3']);
+    assert.ok(!bridged.some((s) => s.op === 'route.add' && s.route.dst === '10.99.0.0/16'), 'eth3 is a port now: the route does not come back');
+    const moved = planLinux(host, layoutOf(config({ networks: { vmy: { nic: 'eth3', bridged: false, ipaddr: '10.8.0.2', prefix: 24 } } }), emptyConfig()));
+    assert.deepEqual(moved.filter((s) => s.op.startsWith('route')).map(describeStep), ['remove route to 10.99.0.0/16 via 10.8.0.254 dev eth3', 'add route to 10.99.0.0/16 via 10.8.0.254 dev eth3']);
+    const untouched = planLinux(host, layoutOf(config({ networks: { vmy: { nic: 'eth3', bridged: false, ipaddr: '10.8.0.1', prefix: 24 } } }), emptyConfig()));
+    assert.ok(!untouched.some((s) => s.op.startsWith('route') && (s as { route: { dst: string } }).route.dst === '10.99.0.0/16'), 'an address kept: the route is left alone');
+  });
   it('a bond option change other than mode is set in place', () => {
     const bond = (options: string) => config({ bondings: { bond0: { nics: ['eth1', 'eth2'], options } }, networks: { n: { bonding: 'bond0' } } });
     const steps = change(bond('mode=802.3ad miimon=100'), bond('mode=802.3ad miimon=200'));
