@@ -253,10 +253,24 @@ async function loadReport() {
   const { buildReport } = await import('../report/report.ts');
   const state = new StateDir((await engineOptions()).stateDir);
   await warnAboutJournal(state.dir);
+  const { networkIface } = await import('../plan/layout.ts');
   const ovs = await openOvs();
   try {
-    const [snapshot, running, status] = await Promise.all([readHost(ovs, { stats: true, stateDir: state.dir }), state.running(), state.readJson('status.json', undefined)]);
-    return { report: buildReport(snapshot, running, status) };
+    const runningRead = state.running();
+    // The IPv6 sysctls of the running networks' devices only (what ipv6autoconf is reported
+    // from), not of every link: known once the running config is read, while the host read runs.
+    const ipv6confDevs = runningRead.then(
+      (running) => Object.entries(running.networks).map(([name, net]) => networkIface(name, net)).filter((d): d is string => d !== undefined),
+      () => [],
+    );
+    const ovsBonds = ovs ? import('../switch/ovs/state.ts').then((m) => m.readBondStatus(ovs)).catch(() => ({})) : undefined;
+    const [snapshot, running, status, bonds] = await Promise.all([
+      readHost(ovs, { stats: true, stateDir: state.dir, ipv6confDevs }),
+      runningRead,
+      state.readJson('status.json', undefined),
+      ovsBonds,
+    ]);
+    return { report: buildReport(snapshot, running, status, bonds ? { ovsBonds: bonds } : {}) };
   } finally {
     await ovs?.close();
   }

@@ -81,3 +81,14 @@ export type Capabilities = z.infer<typeof capabilities>;
 export type InterfaceStats = z.infer<typeof interfaceStats>;
 export type Status = z.infer<typeof status>;
 export type Report = z.infer<typeof report>;
+
+/**
+ * What ovs-vswitchd says of an OVS bond now (OVSDB's Port.bond_active_slave, the active
+ * member's MAC): the report's input beside the snapshot, as a Linux bond's sysfs is.
+ */
+export interface OvsBondStatus {
+  /** The member whose Interface.mac_in_use is that MAC ('' when none matches). */
+  activeSlave: string;
+  /** bond_active_slave itself: the MAC the bond sends with. */
+  hwaddr: string;
+}

@@ -11,7 +11,11 @@ import type { Snapshot } from '../model/snapshot.ts';
 import { portAttrs } from '../plan/ovs.ts';
 import { queueOfFlow } from '../plan/ovs-flows.ts';
 import { hostQosOfQueue } from '../qos/ovs.ts';
-import type { Capabilities, InterfaceStats, IpInfo } from './report.ts';
+import type { Capabilities, InterfaceStats, IpInfo, OvsBondStatus } from '../model/report.ts';
+import { ipConfigOf } from './ip-config.ts';
+
+/** A device's IP configuration; with `network`, that network's gateway (its own routing table). */
+type IpOf = (dev: string, network?: string) => IpInfo;
 
 interface OvsNetwork {
   name: string;
@@ -34,7 +38,7 @@ function ovsNetworks(snapshot: Snapshot): OvsNetwork[] {
   return out;
 }
 
-export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, running: Config, ip: (dev: string) => IpInfo): void {
+export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, running: Config, ip: IpOf, bonds: Readonly<Record<string, OvsBondStatus>> = {}): void {
   for (const n of ovsNetworks(snapshot)) {
     const link = snapshot.links[n.name];
     const mtu = link?.mtu ?? n.port.interfaces[0].mtu ?? 0;
@@ -42,22 +46,23 @@ export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, runni
     const vid = n.port.tag;
     const sbDevice = sb && vid !== undefined ? `${sb}.${vid}` : sb;
     const bridged = running.networks[n.name]?.bridged ?? true;
-    const info = ip(n.name);
     const stp = stpOf(n.bridge);
-    caps.networks[n.name] = { ...info, iface: n.name, bridged, southbound: sbDevice, vlanid: vid ?? null, ports: bridged && sbDevice ? [sbDevice] : [], stp, mtu, switch: 'ovs' };
-    if (bridged) caps.bridges[n.name] = { ...info, ports: sbDevice ? [sbDevice] : [], stp, opts: { multicast_snooping: n.bridge.mcastSnooping ? '1' : '0' }, mtu, switch: 'ovs' };
+    // Each entry its own IpInfo: YAML would print arrays shared by two entries as an alias.
+    caps.networks[n.name] = { ...ip(n.name, n.name), iface: n.name, bridged, southbound: sbDevice, vlanid: vid ?? null, ports: bridged && sbDevice ? [sbDevice] : [], stp, mtu, switch: 'ovs' };
+    if (bridged) caps.bridges[n.name] = { ...ip(n.name, n.name), ports: sbDevice ? [sbDevice] : [], stp, opts: { multicast_snooping: n.bridge.mcastSnooping ? '1' : '0' }, mtu, switch: 'ovs' };
     if (sb && vid !== undefined) caps.vlans[sbDevice] = { ...ip(''), iface: sb, vlanid: vid, mtu, switch: 'ovs' };
   }
   for (const bridge of Object.values(snapshot.ovs?.layout.bridges ?? {})) {
     for (const port of Object.values(bridge.ports)) {
       if (port.bond_mode === undefined) continue;
       const mtu = Math.max(0, ...port.interfaces.map((i) => snapshot.links[i.name]?.mtu ?? i.mtu ?? 0));
+      const status = bonds[port.name];
       caps.bondings[port.name] = {
         ...ip(''),
         slaves: port.interfaces.map((i) => i.name).sort(),
-        opts: bondOptionsOf(port, running),
-        active_slave: '',
-        hwaddr: '',
+        opts: { ...bondOptionsOf(port, running) },
+        active_slave: status?.activeSlave ?? '',
+        hwaddr: status?.hwaddr ?? '',
         mtu,
         switch: 'ovs',
       };
@@ -87,7 +92,7 @@ function bondOptionsOf(port: OvsPortSpec, running: Config): Record<string, strin
   return out;
 }
 
-export function ovsKernelConfig(snapshot: Snapshot, running: Config, ip: (dev: string) => IpInfo, nameservers: readonly string[]): {
+export function ovsKernelConfig(snapshot: Snapshot, running: Config, ip: IpOf, nameservers: readonly string[]): {
   networks: Record<string, Record<string, unknown>>;
   bondings: Record<string, Record<string, unknown>>;
 } {
@@ -96,7 +101,6 @@ export function ovsKernelConfig(snapshot: Snapshot, running: Config, ip: (dev: s
   for (const n of ovsNetworks(snapshot)) {
     if (!(n.name in running.networks)) continue;
     const link = snapshot.links[n.name];
-    const info = ip(n.name);
     const entry: Record<string, unknown> = { bridged: running.networks[n.name].bridged, switch: 'ovs' };
     if (n.southbound) entry[n.southbound.bond_mode !== undefined ? 'bonding' : 'nic'] = n.southbound.name;
     if (n.port.tag !== undefined) entry.vlan = n.port.tag;
@@ -107,19 +111,7 @@ export function ovsKernelConfig(snapshot: Snapshot, running: Config, ip: (dev: s
     if (shaped) entry.hostQos = shaped;
     const mtu = link?.mtu ?? n.port.interfaces[0].mtu;
     if (mtu !== undefined && mtu !== 1500) entry.mtu = mtu;
-    const static4 = link?.addresses.find((a) => a.family === 4 && !a.dynamic);
-    entry.bootproto = info.dhcpv4 ? 'dhcp' : 'none';
-    if (static4) {
-      const [addr, prefix] = static4.cidr.split('/');
-      entry.ipaddr = addr;
-      entry.prefix = Number(prefix);
-    }
-    const static6 = link?.addresses.find((a) => a.family === 6 && !a.dynamic);
-    if (static6) entry.ipv6addr = static6.cidr;
-    if (info.gateway) entry.gateway = info.gateway;
-    if (info.ipv6gateway) entry.ipv6gateway = info.ipv6gateway;
-    entry.defaultRoute = info.ipv4defaultroute || info.ipv6gateway !== '';
-    if (entry.defaultRoute && nameservers.length) entry.nameservers = [...nameservers];
+    Object.assign(entry, ipConfigOf(snapshot, n.name, link, ip(n.name, n.name), nameservers));
     networks[n.name] = entry;
   }
   for (const bridge of Object.values(snapshot.ovs?.layout.bridges ?? {})) {

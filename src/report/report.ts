@@ -8,16 +8,23 @@ import { prefixToNetmask } from '../model/ip.ts';
 import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 import { networkIface, vlanDeviceName } from '../plan/layout.ts';
-import type { Capabilities, InterfaceStats, IpInfo, Report, Status } from '../model/report.ts';
+import type { Capabilities, InterfaceStats, IpInfo, OvsBondStatus, Report, Status } from '../model/report.ts';
 import { hostQosOfClass, qosClassOf } from '../qos/hfsc.ts';
 import { addOvsCapabilities, ovsKernelConfig, ovsStatistics } from './ovs.ts';
+import { deviceGateway, mainGateway, networkGateway } from './gateways.ts';
+import { ipConfigOf } from './ip-config.ts';
 import { compareNames } from '../model/order.ts';
 
 export type { Capabilities, InterfaceStats, IpInfo, Report, Status };
 
-export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: Status): Report {
+/** What the report needs beyond the snapshot: OVS bonds' state, read from OVSDB beside it. */
+export interface ReportExtras {
+  ovsBonds?: Readonly<Record<string, OvsBondStatus>>;
+}
+
+export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: Status, extras: ReportExtras = {}): Report {
   const report: Report = {
-    capabilities: capabilities(snapshot, running),
+    capabilities: capabilities(snapshot, running, extras),
     statistics: statistics(snapshot),
     kernel_config: kernelConfig(snapshot, running),
     infoStatus: { Success: { message: 'Done' } },
@@ -26,11 +33,13 @@ export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: S
   return report;
 }
 
-export function capabilities(snapshot: Snapshot, running: Config): Capabilities {
+export function capabilities(snapshot: Snapshot, running: Config, extras: ReportExtras = {}): Capabilities {
   const links = Object.values(snapshot.links);
   const ports = portsByMaster(snapshot);
-  const portsOf = (name: string) => ports.get(name) ?? [];
-  const ip = (name: string) => ipInfo(snapshot, name);
+  // A copy each time: a bridge's ports appear under bridges and under its network, and YAML
+  // would print a shared array as an anchor and an alias.
+  const portsOf = (name: string) => [...(ports.get(name) ?? [])];
+  const ip = (name: string, network?: string) => ipInfo(snapshot, name, network);
   const caps: Capabilities = { nics: {}, bondings: {}, vlans: {}, bridges: {}, networks: {}, nameservers: [...snapshot.nameservers], supportsIPv6: existsSync('/proc/net/if_inet6') };
   for (const l of links) {
     if (l.kind === 'nic') caps.nics[l.name] = { ...ip(l.name), hwaddr: l.mac, mtu: l.mtu, speed: l.speed ?? 0 };
@@ -39,7 +48,7 @@ export function capabilities(snapshot: Snapshot, running: Config): Capabilities 
     } else if (l.kind === 'vlan') {
       caps.vlans[l.name] = { ...ip(l.name), iface: l.link ?? '', vlanid: l.vlanId ?? 0, mtu: l.mtu, switch: 'legacy' };
     } else if (l.kind === 'bridge') {
-      caps.bridges[l.name] = { ...ip(l.name), ports: portsOf(l.name), stp: Number(l.info.stp_state) !== 0, opts: bridgeOptsFromInfo(l.info), mtu: l.mtu, switch: 'legacy' };
+      caps.bridges[l.name] = { ...ip(l.name), ports: portsOf(l.name), stp: Number(l.info.stp_state) !== 0, opts: bridgeOptsReported(l.info), mtu: l.mtu, switch: 'legacy' };
     }
   }
   for (const [name, net] of Object.entries(running.networks)) {
@@ -47,7 +56,7 @@ export function capabilities(snapshot: Snapshot, running: Config): Capabilities 
     const link = iface ? snapshot.links[iface] : undefined;
     if (!iface || !link || net.switch !== 'legacy') continue;
     caps.networks[name] = {
-      ...ip(iface),
+      ...ip(iface, name),
       iface,
       bridged: net.bridged,
       southbound: southbound(net) !== undefined ? (net.vlan !== undefined ? vlanDeviceName(southbound(net)!, net.vlan) : southbound(net)!) : '',
@@ -58,7 +67,7 @@ export function capabilities(snapshot: Snapshot, running: Config): Capabilities 
       switch: net.switch,
     };
   }
-  addOvsCapabilities(caps, snapshot, running, ip);
+  addOvsCapabilities(caps, snapshot, running, ip, extras.ovsBonds);
   return caps;
 }
 
@@ -66,6 +75,23 @@ export function capabilities(snapshot: Snapshot, running: Config): Capabilities 
 function bondOptsReported(l: Link): Record<string, string> {
   const all = bondOptionsFromInfo(l.info);
   return Object.fromEntries(Object.entries(all).filter(([k, v]) => k === 'mode' || (v !== '' && BOND_DEFAULTS[k] !== undefined && BOND_DEFAULTS[k] !== v)));
+}
+
+/**
+ * Bridge options as sysfs shows them (VDSM reports them so): `ip -d -json` prints the bridge
+ * and root ids with an unpadded MAC ("8000.b6:2d:80:11:7:cf"), sysfs as 8000.b62d801107cf.
+ */
+export function bridgeOptsReported(info: Readonly<Record<string, unknown>>): Record<string, string> {
+  const opts = bridgeOptsFromInfo(info);
+  for (const key of ['bridge_id', 'root_id']) if (opts[key] !== undefined) opts[key] = sysfsBridgeId(opts[key]);
+  return opts;
+}
+
+/** "8000.b6:2d:80:11:7:cf" -> "8000.b62d801107cf"; anything else (already sysfs's form) as it is. */
+export function sysfsBridgeId(id: string): string {
+  const m = /^([0-9a-f]{1,4})\.([0-9a-f]{1,2}(?::[0-9a-f]{1,2}){5})$/i.exec(id);
+  if (!m) return id;
+  return `${m[1].padStart(4, '0')}.${m[2].split(':').map((b) => b.padStart(2, '0')).join('')}`.toLowerCase();
 }
 
 /** Each master's ports, sorted: one pass over the links instead of one per bridge. */
@@ -76,25 +102,15 @@ function portsByMaster(snapshot: Snapshot): Map<string, string[]> {
   return out;
 }
 
-/** Main-table default gateways by device and family, computed once per snapshot. */
-const gatewayCache = new WeakMap<Snapshot, Map<string, string>>();
-function defaultGateway(snapshot: Snapshot, dev: string, family: 4 | 6): string {
-  let map = gatewayCache.get(snapshot);
-  if (!map) {
-    map = new Map();
-    for (const r of snapshot.routes) {
-      if (r.dst === 'default' && r.table === 'main' && r.dev && r.gateway && !map.has(`${r.family}/${r.dev}`)) map.set(`${r.family}/${r.dev}`, r.gateway);
-    }
-    gatewayCache.set(snapshot, map);
-  }
-  return map.get(`${family}/${dev}`) ?? '';
-}
-
-export function ipInfo(snapshot: Snapshot, name: string): IpInfo {
+/**
+ * A device's IP configuration as VDSM reports it. With `network` (the network whose device it
+ * is), the gateway is the one of that network's own source-routing table.
+ */
+export function ipInfo(snapshot: Snapshot, name: string, network?: string): IpInfo {
   const link = snapshot.links[name];
   const v4 = link?.addresses.filter((a) => a.family === 4) ?? [];
   const v6 = link?.addresses.filter((a) => a.family === 6 && a.scope !== 'link') ?? [];
-  const gw = (family: 4 | 6) => defaultGateway(snapshot, name, family);
+  const gw = (family: 4 | 6) => (network === undefined ? deviceGateway(snapshot, name, family) : networkGateway(snapshot, network, name, family));
   const [addr, prefix] = (v4[0]?.cidr ?? '/').split('/');
   const client = (family: 4 | 6) => (snapshot.dhcp ?? []).some((c) => c.dev === name && c.family === family);
   return {
@@ -106,10 +122,20 @@ export function ipInfo(snapshot: Snapshot, name: string): IpInfo {
     ipv6gateway: gw(6),
     dhcpv4: client(4) || v4.some((a) => a.dynamic),
     dhcpv6: client(6),
-    // SLAAC addresses are dynamic /64s (a DHCPv6 lease is a /128); the sysctl says it when known.
-    ipv6autoconf: snapshot.ipv6conf?.[name] ? snapshot.ipv6conf[name].autoconf === '1' : v6.some((a) => a.dynamic && a.cidr.endsWith('/64')),
-    ipv4defaultroute: gw(4) !== '',
+    ipv6autoconf: ipv6Autoconf(snapshot, name),
+    ipv4defaultroute: mainGateway(snapshot, name, 4) !== '',
   };
+}
+
+/**
+ * SLAAC on a device: its sysctls say it (autoconf on, router advertisements taken), read for
+ * the devices of the running networks. Any other device's are not read (show stays one pass
+ * over the links): a dynamic /64 (SLAAC's; a DHCPv6 lease is a /128) is the evidence then.
+ */
+function ipv6Autoconf(snapshot: Snapshot, name: string): boolean {
+  const conf = snapshot.ipv6conf?.[name];
+  if (conf) return conf.autoconf === '1' && conf.accept_ra !== '0';
+  return (snapshot.links[name]?.addresses ?? []).some((a) => a.family === 6 && a.dynamic && a.scope !== 'link' && a.cidr.endsWith('/64'));
 }
 
 export function statistics(snapshot: Snapshot): Record<string, InterfaceStats> {
@@ -146,7 +172,7 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
     const bond = links[name];
     if (bond?.kind !== 'bond') continue;
     const entry: Record<string, unknown> = {
-      nics: ports.get(name) ?? [],
+      nics: [...(ports.get(name) ?? [])],
       options: formatBondOptions(bondOptsReported(bond)),
       switch: 'legacy',
     };
@@ -185,24 +211,11 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
     const shaped = net.hostQos && lower && snapshot.qos ? qosClassOf(snapshot.qos, lower.name, entry.vlan as number | undefined) : undefined;
     if (shaped) entry.hostQos = hostQosOfClass(shaped);
     entry.mtu = iface.mtu;
-    const ip = ipInfo(snapshot, iface.name);
-    const static4 = iface.addresses.find((a) => a.family === 4 && !a.dynamic);
-    entry.bootproto = ip.dhcpv4 ? 'dhcp' : 'none';
-    if (static4) {
-      const [addr, prefix] = static4.cidr.split('/');
-      entry.ipaddr = addr;
-      entry.prefix = Number(prefix);
-    }
-    const static6 = iface.addresses.find((a) => a.family === 6 && !a.dynamic);
-    if (static6) entry.ipv6addr = static6.cidr;
-    if (ip.gateway) entry.gateway = ip.gateway;
-    if (ip.ipv6gateway) entry.ipv6gateway = ip.ipv6gateway;
-    entry.defaultRoute = ip.ipv4defaultroute || ip.ipv6gateway !== '';
-    if (entry.defaultRoute && snapshot.nameservers.length) entry.nameservers = [...snapshot.nameservers];
+    Object.assign(entry, ipConfigOf(snapshot, name, iface, ipInfo(snapshot, iface.name, name), snapshot.nameservers));
     entry.switch = 'legacy';
     if (entry.mtu === DEFAULT_MTU) delete entry.mtu;
     networks[name] = entry;
   }
-  const ovs = ovsKernelConfig(snapshot, running, (dev) => ipInfo(snapshot, dev), snapshot.nameservers);
+  const ovs = ovsKernelConfig(snapshot, running, (dev, network) => ipInfo(snapshot, dev, network), snapshot.nameservers);
   return { networks: { ...networks, ...ovs.networks }, bondings: { ...bondings, ...ovs.bondings } };
 }

@@ -16,6 +16,7 @@ import {
   uuidOf,
 } from '../../ovsdb/index.ts';
 import type { OvsBridgeSpec, OvsInterfaceSpec, OvsPortSpec, OvsQosSpec, OvsQueueSpec, OvsSnapshot } from '../../model/ovs.ts';
+import type { OvsBondStatus } from '../../model/report.ts';
 import { BASIS_KEY, NETWORK_KEY, OWNER_KEY, OWNER_VALUE } from '../../plan/ovs.ts';
 import { readFlows } from './flows.ts';
 import { ovsdbTarget } from './target.ts';
@@ -141,6 +142,34 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean; f
     if (flows.length) state.layout.flows = flows;
   }
   return state;
+}
+
+/**
+ * Every OVS bond's active member, for the report: ovs-vswitchd records it in
+ * Port.bond_active_slave as the member's MAC (what `ovs-appctl bond/show` calls the active
+ * member), so it is matched to the member Interface whose mac_in_use is that MAC. A select of
+ * its own (the planner's read does not need it), on the same connection as the host read.
+ */
+export async function readBondStatus(client: OvsdbClient): Promise<Record<string, OvsBondStatus>> {
+  const [ports, ifaces] = await client.transact(DB, [
+    select('Port', [['bond_active_slave', '!=', ['set', []]]], ['name', 'interfaces', 'bond_active_slave']),
+    select('Interface', [], ['_uuid', 'name', 'mac_in_use']),
+  ] as const);
+  return bondStatusOf(ports.rows, ifaces.rows);
+}
+
+/** bond_active_slave (a MAC) -> the member whose mac_in_use it is, by port name. */
+export function bondStatusOf(ports: readonly Row[], ifaces: readonly Row[]): Record<string, OvsBondStatus> {
+  const byUuid = new Map<string, Row>(ifaces.map((r) => [uuidOf(r._uuid as Atom), r]));
+  const out: Record<string, OvsBondStatus> = {};
+  for (const p of ports) {
+    const mac = str(p.bond_active_slave as Datum)?.toLowerCase();
+    if (!mac) continue;
+    const members = fromSet(p.interfaces as Datum).map((u) => byUuid.get(uuidOf(u))).filter((i): i is Row => i !== undefined);
+    const active = members.find((i) => str(i.mac_in_use as Datum)?.toLowerCase() === mac);
+    out[String(p.name)] = { activeSlave: active ? String(active.name) : '', hwaddr: mac };
+  }
+  return out;
 }
 
 /** netswitch's QoS rows (external_ids marks them) with their queues, by uuid. */
