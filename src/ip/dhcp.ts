@@ -1,7 +1,9 @@
 // DHCP clients netswitch runs: one dhclient per interface and address family, with its own
 // script (src/ip/dhclient-script), lease, pid and config files under the state dir, so that it
 // never touches anything but its interface, its network's routing table and the managed
-// resolv.conf. Starting one waits for the lease (blocking DHCP) and fails without one.
+// resolv.conf. Starting one waits for the lease (blocking DHCP) and fails without one, unless
+// the network says `blockingdhcp: false`: then the client goes to the background at once and
+// keeps asking, as VDSM does.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,7 +28,10 @@ function files(stateDir: string, c: Pick<DhcpClient, 'dev' | 'family'>) {
   return { lease: `${base}.lease`, pid: `${base}.pid`, conf: `${base}.conf`, params: `${base}.json` };
 }
 
-/** Starts the client and waits for its lease; on failure nothing is left running. */
+/**
+ * Starts the client and (unless c.wait is false) waits for its lease; on failure nothing is
+ * left running.
+ */
 export async function startDhcp(stateDir: string, c: DhcpClient): Promise<void> {
   const f = files(stateDir, c);
   await mkdir(join(stateDir, 'dhcp'), { recursive: true });
@@ -35,8 +40,14 @@ export async function startDhcp(stateDir: string, c: DhcpClient): Promise<void> 
   await writeFile(f.conf, `timeout ${timeout};\nretry 60;\ninitial-interval 1;\n`);
   await writeFile(f.params, JSON.stringify(c));
   if (c.family === 6) await linkLocalReady(c.dev, timeout);
-  const argv = ['dhclient', `-${c.family}`, '-1', '-cf', f.conf, '-sf', SCRIPT, '-lf', f.lease, '-pf', f.pid, ...scriptEnv(c), c.dev];
+  const background = c.wait === false;
+  const argv = ['dhclient', `-${c.family}`, background ? '-nw' : '-1', '-cf', f.conf, '-sf', SCRIPT, '-lf', f.lease, '-pf', f.pid, ...scriptEnv(c), c.dev];
   const r = await run(argv, { check: false, timeoutMs: (timeout + 15) * 1000 });
+  // In the background, the daemon writes its pid file just after the command returns.
+  if (r.code === 0 && background && !(await pidFileWithin(f.pid, 5000))) {
+    await stopDhcp(stateDir, c);
+    throw new NetswitchError(ErrorCode.Host, `the DHCPv${c.family === 4 ? 4 : 6} client on ${c.dev} did not start`, { hint: 'see the system log for dhclient', context: { stderr: r.stderr.slice(-2000) } });
+  }
   if (r.code !== 0) {
     await stopDhcp(stateDir, c);
     throw new NetswitchError(ErrorCode.Host, `no DHCPv${c.family === 4 ? 4 : 6} lease on ${c.dev} within ${timeout} s`, {
@@ -44,6 +55,14 @@ export async function startDhcp(stateDir: string, c: DhcpClient): Promise<void> 
       context: { stderr: r.stderr.slice(-2000) },
     });
   }
+}
+
+async function pidFileWithin(pidFile: string, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; !isRunning(pidFile); ) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  return true;
 }
 
 /**

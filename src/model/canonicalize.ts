@@ -195,7 +195,7 @@ function canonicalNetwork(a: NetworkAttrs, path: string, issues: Issue[], failed
     defaultRoute: a.defaultRoute ?? false,
     ipv6autoconf: a.ipv6autoconf ?? false,
     dhcpv6: a.dhcpv6 ?? false,
-    blockingdhcp: a.blockingdhcp ?? false,
+    blockingdhcp: a.blockingdhcp ?? true, // absent: wait for the lease (netswitch never leaves a host cut off silently)
   };
   if (a.nic !== undefined) net.nic = a.nic;
   if (a.bonding !== undefined) net.bonding = a.bonding;

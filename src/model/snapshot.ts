@@ -81,6 +81,11 @@ export interface DhcpClient {
   defaultRoute: boolean;
   /** The network's source-routing table. */
   table: string;
+  /**
+   * false (blockingdhcp: false): the client is started in the background and the apply does
+   * not wait for its lease; otherwise the start waits for the lease and fails without one.
+   */
+  wait?: boolean;
 }
 
 export interface Snapshot {

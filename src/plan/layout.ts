@@ -200,7 +200,7 @@ export function layoutOf(config: Config, previous: Config): Layout {
 
 /** A DHCP client per address family the network asks for. */
 function addDhcp(dhcp: DhcpClient[], name: string, iface: string, net: Network): void {
-  const client = (family: 4 | 6): DhcpClient => ({ dev: iface, family, defaultRoute: net.defaultRoute, table: sourceRouteTable(name) });
+  const client = (family: 4 | 6): DhcpClient => ({ dev: iface, family, defaultRoute: net.defaultRoute, table: sourceRouteTable(name), ...(net.blockingdhcp ? {} : { wait: false }) });
   if (net.bootproto === 'dhcp') dhcp.push(client(4));
   if (net.dhcpv6) dhcp.push(client(6));
 }

@@ -228,7 +228,7 @@ export function commandsOf(step: Step): string[] {
   if (isFlowStep(step)) return ofctlCommands(step);
   if (step.op === 'dns.set') return [`# write ${step.to.map((n) => `nameserver ${n}`).join(', ') || 'no nameserver'} to resolv.conf`];
   if (step.op === 'sysctl.set') return [`sysctl -w net.ipv6.conf.${step.dev.replaceAll('.', '/')}.${step.key}=${step.to}`];
-  if (step.op === 'dhcp.start') return [`dhclient -${step.client.family} -1 -sf dhclient-script -e NETSWITCH_TABLE=${step.client.table} ${step.client.dev}`];
+  if (step.op === 'dhcp.start') return [`dhclient -${step.client.family} ${step.client.wait === false ? '-nw' : '-1'} -sf dhclient-script -e NETSWITCH_TABLE=${step.client.table} ${step.client.dev}`];
   if (step.op === 'dhcp.stop') return [`dhclient -${step.client.family} -x ${step.client.dev}`];
   const family = ipFamilyOf(step);
   return ipBatchLines(step).map((line) => ['ip', ...(family === 6 ? ['-6'] : []), ...line].map(shellQuote).join(' '));

@@ -145,4 +145,20 @@ networks:
     assert.deepEqual(await clientPids(h), []);
     assert.equal(await hostState(h), before);
   });
+
+  test('blockingdhcp: false: no server, yet the apply returns; the client keeps asking in the background', async () => {
+    const file = join(h.sb.dir, 'dhcp-background.yaml');
+    await writeFile(file, 'networks:\n  quiet: { nic: eth3, bootproto: dhcp, blockingdhcp: false }\n');
+    const plan = JSON.parse((await h.cli(['-o', 'json', 'plan', file])).stdout);
+    assert.ok(plan.steps.some((s: Json) => s.commands.some((c: string) => c.startsWith('dhclient -4 -nw'))), 'started in the background');
+    const r = await h.sh(['env', 'NETSWITCH_DHCP_TIMEOUT=3', BIN, 'apply', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const pids = await clientPids(h);
+    assert.equal(pids.length, 1);
+    const again = JSON.parse((await h.cli(['-o', 'json', 'plan', file])).stdout);
+    assert.deepEqual(again.steps, [], 'the running client is the one asked for');
+    const rm = await h.cli(['apply', '-'], { input: 'networks: { quiet: { remove: true } }' });
+    assert.equal(rm.code, 0, rm.stderr);
+    for (const pid of pids) assert.equal(await isRunning(pid), false);
+  });
 });

@@ -38,7 +38,7 @@ const DEFAULTS = {
   defaultRoute: false,
   ipv6autoconf: false,
   dhcpv6: false,
-  blockingdhcp: false,
+  blockingdhcp: true, // absent: wait for the lease
 };
 
 describe('canonicalizeRequest: defaults and spellings', () => {
