@@ -4,14 +4,14 @@ import type { Config } from '../model/config.ts';
 import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import { announceAddresses } from '../ip/announce.ts';
-import { type Step, commandsOf, describeStep } from '../plan/steps.ts';
+import { type Step, describeStep } from '../plan/steps.ts';
 import { silentLog } from '../sys/log.ts';
 import { runPlan } from './execute.ts';
 import { openOvs, readHost } from './host.ts';
 import { type EngineOptions, planAgainst, planWith } from './plan.ts';
 import { describeProbe, probeOnce, regressions } from './probes.ts';
 import { StateDir } from './state.ts';
-import { commitConfig, newJournal, recover, rolledBack, undoSteps } from './transaction.ts';
+import { auditLines, commitConfig, newJournal, recover, rolledBack, undoSteps } from './transaction.ts';
 
 export { openOvs, readHost } from './host.ts';
 export { type EngineOptions, type PlannedChange, planChange, planFor } from './plan.ts';
@@ -73,7 +73,8 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
 
     const fail = async (cause: NetswitchError, done: Step[]): Promise<never> => {
       log.info(`apply failed: ${cause.message}`);
-      throw rolledBack(cause, await undoSteps(state, done, change.snapshot, log, ovs));
+      await state.appendLog([`# ${new Date().toISOString()} apply ${journal.id} failed after ${done.length} of ${change.steps.length} steps: ${cause.message}`]);
+      throw rolledBack(cause, await undoSteps(state, done, change.snapshot, log, ovs, `apply ${journal.id} failed`));
     };
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
     await crashHook(change.steps, ovs, state.dir);
@@ -81,10 +82,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     // The audit log: every change as the command that would do the same, one per line, with
     // why. Written while the kernel and ovs-vswitchd work (the journal, already on disk, is
     // what recovery relies on): for thousands of steps that is ~30 ms off the apply.
-    const lines = change.steps.flatMap((step, i) => {
-      const why = describeStep(step);
-      return commandsOf(step).map((c) => `${c}  # step ${i + 1}: ${why}`);
-    });
+    const lines = auditLines(change.steps, 'step');
     for (const line of lines) log.debug(line);
     const [result] = await Promise.all([running, state.appendLog([`# ${journal.startedAt} apply ${journal.id} by pid ${process.pid}: ${change.steps.length} steps`, ...lines])]);
     lap('execute');

@@ -8,7 +8,7 @@ import { ErrorCode, NetswitchError } from '../model/errors.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import { layoutOf } from '../plan/layout.ts';
-import { type Step, undo } from '../plan/steps.ts';
+import { type Step, commandsOf, describeStep, undo } from '../plan/steps.ts';
 import type { Log } from '../sys/log.ts';
 import { runPlan } from './execute.ts';
 import { readHost, withOvs } from './host.ts';
@@ -77,12 +77,23 @@ export async function commitConfig(state: StateDir, desired: Config, previous: C
  * Undoes steps that took effect (each inverse, in reverse order), then reads the host and
  * compares it with the checkpoint. Returns the differences left (none: a proven rollback).
  */
-export async function undoSteps(state: StateDir, done: readonly Step[], checkpoint: Snapshot, log: Log, ovs?: OvsdbClient): Promise<string[]> {
+export async function undoSteps(state: StateDir, done: readonly Step[], checkpoint: Snapshot, log: Log, ovs: OvsdbClient | undefined, why: string): Promise<string[]> {
   log.info(`rolling back ${done.length} steps`);
-  await runPlan(undo(done), { ovs, log, force: true, stateDir: state.dir });
+  const steps = undo(done);
+  await state.appendLog([`# ${new Date().toISOString()} rollback (${why}) by pid ${process.pid}: ${steps.length} steps`, ...auditLines(steps, 'undo')]);
+  await runPlan(steps, { ovs, log, force: true, stateDir: state.dir });
   const differences = diffSnapshots(checkpoint, await readHost(ovs, { stateDir: state.dir, ipv6confDevs: Object.keys(checkpoint.ipv6conf ?? {}) }));
+  await state.appendLog([differences.length ? `# rollback left differences: ${differences.join('; ')}` : '# rollback done: the host is as it was before the change']);
   await state.remove('journal.json');
   return differences;
+}
+
+/** The audit log's lines for steps: each as the commands that would do the same, with why. */
+export function auditLines(steps: readonly Step[], label: 'step' | 'undo'): string[] {
+  return steps.flatMap((step, i) => {
+    const why = describeStep(step);
+    return commandsOf(step).map((c) => `${c}  # ${label} ${i + 1}: ${why}`);
+  });
 }
 
 /** The error an apply ends with after its rollback: rolled back (proven), or not quite. */
@@ -122,7 +133,8 @@ export async function recover(state: StateDir, log: Log, options: { allowPending
     });
   }
   log.info(journal.state === 'pending' ? `rolling back a pending change that was not committed in time (${journal.startedAt})` : `recovering from an interrupted apply (started ${journal.startedAt} by pid ${journal.pid})`);
-  const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs));
+  const why = journal.state === 'pending' ? `change ${journal.id} not committed in time` : `change ${journal.id} interrupted`;
+  const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs, why));
   if (differences.length) log.warn(`after recovery the host still differs from the checkpoint: ${differences.join('; ')}`);
   await state.writeJson('status.json', { Failed: { message: `change of ${journal.startedAt} rolled back: ${journal.state === 'pending' ? 'not committed in time' : 'interrupted'}`, reason: ErrorCode.RolledBack } });
   return undefined;
@@ -161,7 +173,8 @@ export async function rollbackPending(state: StateDir, log: Log, onlyId?: string
     if (!journal || journal.state !== 'pending' || (onlyId !== undefined && journal.id !== onlyId)) {
       throw new NetswitchError(ErrorCode.Invalid, 'there is no pending change to roll back', { hint: '`netswitch restore` re-creates the safe (persisted) config' });
     }
-    const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs));
+    const why = onlyId ? `change ${journal.id} not committed in time` : `\`netswitch rollback\` of change ${journal.id}`;
+    const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs, why));
     const message = `change of ${journal.startedAt} rolled back${onlyId ? ': not committed in time' : ''}`;
     await state.writeJson('status.json', { Failed: { message, reason: ErrorCode.RolledBack } });
     if (differences.length) {

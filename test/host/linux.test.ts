@@ -281,6 +281,10 @@ networks:
     const rb = await h.cli(['rollback']);
     assert.equal(rb.code, 0, rb.stderr);
     assert.equal(await hostState(h), before);
+    const log = await readFile(join(h.sb.stateDir, 'netswitch.log'), 'utf8');
+    assert.match(log, /rollback \(`netswitch rollback` of change [0-9a-f-]+\) by pid \d+: \d+ steps\n/);
+    assert.match(log, /ip route add 10\.99\.0\.0\/16 via 10\.8\.0\.254 dev eth3 table main {2}# undo \d+: /);
+    assert.match(log, /# rollback done: the host is as it was before the change\n$/);
     // The NIC's address changes within the subnet: the route comes back through it.
     const r2 = await apply(h, 'networks: { vmy: { nic: eth3, bridged: false, ipaddr: 10.8.0.2, prefix: 24 } }');
     assert.equal(r2.code, 0, r2.stderr);
