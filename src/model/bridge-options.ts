@@ -10,43 +10,98 @@ export interface BridgeOption {
   json: string;
   /** volatile: changes by itself (not compared, not re-applied) */
   readonly?: boolean;
+  /** What is wrong with a value the kernel (or ip) would refuse or silently change. */
+  check?: ValueCheck;
 }
 
-const same = (name: string): BridgeOption => ({ ip: name, json: name });
+/** A problem with a value, as "expected ..., got ..." or "must be ...", or undefined. */
+type ValueCheck = (value: string) => string | undefined;
+
+/**
+ * A whole number as both ip and sysfs read it: decimal, or hexadecimal with 0x. Not octal:
+ * ip would read "010" as 8 where a comparison (sameBridgeValue) reads 10.
+ */
+function wholeNumber(value: string): bigint | undefined {
+  return /^(0|[1-9]\d*)$/.test(value) || /^0x[0-9a-f]+$/i.test(value) ? BigInt(value) : undefined;
+}
+
+const U16 = 2n ** 16n - 1n;
+const U32 = 2n ** 32n - 1n;
+const U64 = 2n ** 64n - 1n;
+
+function range(min: bigint, max: bigint, unit = ''): ValueCheck {
+  return (v) => {
+    const n = wholeNumber(v);
+    if (n === undefined) return `expected a whole number (decimal, or hexadecimal with 0x), got "${v}"`;
+    return n < min || n > max ? `must be from ${min} to ${max}${unit}, got ${v}` : undefined;
+  };
+}
+
+function oneOf(...values: string[]): ValueCheck {
+  return (v) => (values.some((x) => x.toLowerCase() === v.toLowerCase()) ? undefined : `expected ${values.join(' or ')}, got "${v}"`);
+}
+
+const flag = oneOf('0', '1');
+const cs = (seconds: string) => ` centiseconds (${seconds})`;
+
+/**
+ * STP timers in sysfs units (centiseconds), as the kernel bounds them (br_private_stp.h,
+ * br_stp.c): hello_time and max_age always, forward_delay only while STP runs.
+ */
+export const STP_FORWARD_DELAY = { min: 200, max: 3000 } as const;
+
+/** group_addr: 01:80:c2:00:00:0X, but not X = 1 (pause), 2 (slow protocols), 3 (802.1X): br_netlink.c. */
+const groupAddr: ValueCheck = (v) => {
+  const m = /^01:80:c2:00:00:0([0-9a-f])$/i.exec(v);
+  if (!m) return `expected a link-local group address 01:80:c2:00:00:0X, got "${v}"`;
+  return ['1', '2', '3'].includes(m[1]) ? `01:80:c2:00:00:0${m[1]} is reserved (pause, slow protocols, 802.1X), got "${v}"` : undefined;
+};
+
+/** group_fwd_mask: 16 bits, of which the kernel refuses 0-2 (STP, pause, LACP: BR_GROUPFWD_RESTRICTED). */
+const groupFwdMask: ValueCheck = (v) => {
+  const bad = range(0n, U16)(v);
+  if (bad) return bad;
+  return (wholeNumber(v)! & 7n) !== 0n ? `bits 0-2 (STP, pause frames, LACP) may not be forwarded, got ${v}` : undefined;
+};
+
+const same = (name: string, check?: ValueCheck): BridgeOption => ({ ip: name, json: name, ...(check ? { check } : {}) });
 
 export const BRIDGE_OPTIONS: Record<string, BridgeOption> = {
-  forward_delay: same('forward_delay'),
-  hello_time: same('hello_time'),
-  max_age: same('max_age'),
-  ageing_time: same('ageing_time'),
-  stp_state: same('stp_state'),
-  priority: same('priority'),
-  vlan_filtering: same('vlan_filtering'),
-  vlan_protocol: same('vlan_protocol'),
-  default_pvid: { ip: 'vlan_default_pvid', json: 'vlan_default_pvid' },
-  group_fwd_mask: same('group_fwd_mask'),
-  group_addr: { ip: 'group_address', json: 'group_addr' },
-  no_linklocal_learn: same('no_linklocal_learn'),
-  multicast_snooping: { ip: 'mcast_snooping', json: 'mcast_snooping' },
-  multicast_router: { ip: 'mcast_router', json: 'mcast_router' },
-  multicast_query_use_ifaddr: { ip: 'mcast_query_use_ifaddr', json: 'mcast_query_use_ifaddr' },
-  multicast_querier: { ip: 'mcast_querier', json: 'mcast_querier' },
-  hash_elasticity: { ip: 'mcast_hash_elasticity', json: 'mcast_hash_elasticity' },
-  hash_max: { ip: 'mcast_hash_max', json: 'mcast_hash_max' },
-  multicast_last_member_count: { ip: 'mcast_last_member_count', json: 'mcast_last_member_cnt' },
-  multicast_startup_query_count: { ip: 'mcast_startup_query_count', json: 'mcast_startup_query_cnt' },
-  multicast_last_member_interval: { ip: 'mcast_last_member_interval', json: 'mcast_last_member_intvl' },
-  multicast_membership_interval: { ip: 'mcast_membership_interval', json: 'mcast_membership_intvl' },
-  multicast_querier_interval: { ip: 'mcast_querier_interval', json: 'mcast_querier_intvl' },
-  multicast_query_interval: { ip: 'mcast_query_interval', json: 'mcast_query_intvl' },
-  multicast_query_response_interval: { ip: 'mcast_query_response_interval', json: 'mcast_query_response_intvl' },
-  multicast_startup_query_interval: { ip: 'mcast_startup_query_interval', json: 'mcast_startup_query_intvl' },
-  multicast_stats_enabled: { ip: 'mcast_stats_enabled', json: 'mcast_stats_enabled' },
-  multicast_igmp_version: { ip: 'mcast_igmp_version', json: 'mcast_igmp_version' },
-  multicast_mld_version: { ip: 'mcast_mld_version', json: 'mcast_mld_version' },
-  nf_call_iptables: same('nf_call_iptables'),
-  nf_call_ip6tables: same('nf_call_ip6tables'),
-  nf_call_arptables: same('nf_call_arptables'),
+  forward_delay: same('forward_delay', range(0n, U32, cs('with STP on, 200-3000: 2-30 s'))),
+  hello_time: same('hello_time', range(100n, 1000n, cs('1-10 s'))),
+  max_age: same('max_age', range(600n, 4000n, cs('6-40 s'))),
+  ageing_time: same('ageing_time', range(0n, U32, ' centiseconds')),
+  stp_state: same('stp_state', flag),
+  priority: same('priority', range(0n, U16)),
+  vlan_filtering: same('vlan_filtering', flag),
+  vlan_protocol: same('vlan_protocol', oneOf('802.1Q', '802.1ad')),
+  default_pvid: { ip: 'vlan_default_pvid', json: 'vlan_default_pvid', check: range(0n, 4094n) },
+  group_fwd_mask: same('group_fwd_mask', groupFwdMask),
+  group_addr: { ip: 'group_address', json: 'group_addr', check: groupAddr },
+  no_linklocal_learn: same('no_linklocal_learn', flag),
+  multicast_snooping: { ip: 'mcast_snooping', json: 'mcast_snooping', check: flag },
+  // 0 disabled, 1 learned from queries, 2 always (3, temporary, is for ports only)
+  multicast_router: { ip: 'mcast_router', json: 'mcast_router', check: range(0n, 2n) },
+  multicast_query_use_ifaddr: { ip: 'mcast_query_use_ifaddr', json: 'mcast_query_use_ifaddr', check: flag },
+  multicast_querier: { ip: 'mcast_querier', json: 'mcast_querier', check: flag },
+  hash_elasticity: { ip: 'mcast_hash_elasticity', json: 'mcast_hash_elasticity', check: range(0n, U32) },
+  hash_max: { ip: 'mcast_hash_max', json: 'mcast_hash_max', check: range(0n, U32) },
+  multicast_last_member_count: { ip: 'mcast_last_member_count', json: 'mcast_last_member_cnt', check: range(0n, U32) },
+  multicast_startup_query_count: { ip: 'mcast_startup_query_count', json: 'mcast_startup_query_cnt', check: range(0n, U32) },
+  multicast_last_member_interval: { ip: 'mcast_last_member_interval', json: 'mcast_last_member_intvl', check: range(0n, U64, ' centiseconds') },
+  multicast_membership_interval: { ip: 'mcast_membership_interval', json: 'mcast_membership_intvl', check: range(0n, U64, ' centiseconds') },
+  multicast_querier_interval: { ip: 'mcast_querier_interval', json: 'mcast_querier_intvl', check: range(0n, U64, ' centiseconds') },
+  // The kernel moves these two into 1 s - 24 h (BR_MULTICAST_QUERY_INTVL_MIN/MAX): read back, a
+  // value outside would differ from the request.
+  multicast_query_interval: { ip: 'mcast_query_interval', json: 'mcast_query_intvl', check: range(100n, 8_640_000n, cs('1 s to 24 h')) },
+  multicast_query_response_interval: { ip: 'mcast_query_response_interval', json: 'mcast_query_response_intvl', check: range(0n, U64, ' centiseconds') },
+  multicast_startup_query_interval: { ip: 'mcast_startup_query_interval', json: 'mcast_startup_query_intvl', check: range(100n, 8_640_000n, cs('1 s to 24 h')) },
+  multicast_stats_enabled: { ip: 'mcast_stats_enabled', json: 'mcast_stats_enabled', check: flag },
+  multicast_igmp_version: { ip: 'mcast_igmp_version', json: 'mcast_igmp_version', check: oneOf('2', '3') },
+  multicast_mld_version: { ip: 'mcast_mld_version', json: 'mcast_mld_version', check: oneOf('1', '2') },
+  nf_call_iptables: same('nf_call_iptables', flag),
+  nf_call_ip6tables: same('nf_call_ip6tables', flag),
+  nf_call_arptables: same('nf_call_arptables', flag),
   bridge_id: { ip: '', json: 'bridge_id', readonly: true },
   root_id: { ip: '', json: 'root_id', readonly: true },
   root_port: { ip: '', json: 'root_port', readonly: true },
@@ -63,6 +118,17 @@ export const BRIDGE_OPTIONS: Record<string, BridgeOption> = {
 export function isSettableBridgeOption(name: string): boolean {
   const o = BRIDGE_OPTIONS[name];
   return o !== undefined && !o.readonly;
+}
+
+/** What is wrong with VALUE for the settable option NAME (undefined: nothing). */
+export function bridgeOptionProblem(name: string, value: string): string | undefined {
+  return BRIDGE_OPTIONS[name]?.check?.(value);
+}
+
+/** A whole-number option value as a number (undefined when it is not one). */
+export function bridgeOptionNumber(value: string): number | undefined {
+  const n = wholeNumber(value);
+  return n === undefined ? undefined : Number(n);
 }
 
 const byJson = new Map(Object.entries(BRIDGE_OPTIONS).map(([sysfs, o]) => [o.json, sysfs]));

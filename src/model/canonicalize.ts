@@ -5,6 +5,7 @@ import { type Issue, invalid } from './errors.ts';
 import {
   bondAttrs,
   type BondAttrs,
+  describeInput,
   isIpv6,
   networkAttrs,
   type NetworkAttrs,
@@ -15,12 +16,14 @@ import {
 import {
   type Bond,
   type ChangeRequest,
+  isRemoval,
   DEFAULT_CONNECTIVITY_TIMEOUT,
   DEFAULT_MTU,
   type Network,
   type Options,
 } from './config.ts';
 import { parseBondOptions } from './bond-options.ts';
+import { ovsBondConflicts } from './ovs-bond.ts';
 import { hintFor } from './hints.ts';
 import { netmaskToPrefix } from './ip.ts';
 
@@ -40,11 +43,15 @@ export function canonicalizeRequest(input: unknown): ChangeRequest {
 export function canonicalizeLenient(input: unknown): { request: ChangeRequest; issues: Issue[] } {
   const issues: Issue[] = [];
   const out: ChangeRequest = { networks: {}, bondings: {}, options: defaultOptions() };
+  /** Networks that say stp: false (the canonical config cannot tell it from no stp). */
+  const stpOff: string[] = [];
   if (input == null) return { request: out, issues };
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw invalid([{ path: '(request)', message: 'the request must be a mapping with networks, bondings and options', hint: 'see examples/ for the format' }]);
   }
-  const req = input as Record<string, unknown>;
+  // JSON null for an optional field means the field is absent (VDSM's and nmstate's clients
+  // send nulls): dropped here, at every level of mappings, before the schema sees them.
+  const req = withoutNulls(input) as Record<string, unknown>;
   for (const key of Object.keys(req)) {
     if (!TOP_LEVEL.includes(key)) {
       issues.push({ path: key, message: `unknown field "${key}"`, hint: `the request has only ${TOP_LEVEL.join(', ')}` });
@@ -61,8 +68,10 @@ export function canonicalizeLenient(input: unknown): { request: ChangeRequest; i
       const attrs = parse(networkAttrs, value, path, issues, failed);
       const net = attrs && canonicalNetwork(attrs, path, issues, failed);
       if (net) out.networks[name] = net;
+      if (net && attrs.stp === false) stpOff.push(name);
     }
   }
+  issues.push(...stpOffBesideStp(out.networks, stpOff));
   for (const [name, value] of entries(req.bondings, 'bondings', issues)) {
     const path = `bondings.${name}`;
     if (!checkName(bondNameSchema, name, path, issues)) continue;
@@ -83,6 +92,37 @@ export function canonicalizeLenient(input: unknown): { request: ChangeRequest; i
     }
   }
   return { request: out, issues };
+}
+
+/**
+ * The OVS networks of one NIC or bond share its bridge and its one spanning tree protocol: an
+ * explicit stp: false beside stp: true or rstp there asks for two things (a network that says
+ * nothing follows the bridge). Checked here because only the request shows an explicit false.
+ */
+function stpOffBesideStp(networks: ChangeRequest['networks'], stpOff: readonly string[]): Issue[] {
+  const issues: Issue[] = [];
+  const nets = Object.entries(networks).filter((e): e is [string, Network] => !isRemoval(e[1]) && e[1].switch === 'ovs');
+  for (const name of stpOff) {
+    const net = networks[name] as Network;
+    const sb = net.nic ?? net.bonding;
+    if (net.switch !== 'ovs' || sb === undefined) continue;
+    const on = nets.find(([, n]) => (n.nic ?? n.bonding) === sb && n.stp !== false);
+    if (on) {
+      issues.push({
+        path: `networks.${name}.stp`,
+        message: `stp: false contradicts network ${on[0]}'s stp: ${on[1].stp}: the networks of ${sb} share one OVS bridge, which runs one spanning tree protocol or none`,
+        hint: `leave stp out on network ${name} (it follows the bridge), or use the same stp on every network of ${sb}`,
+      });
+    }
+  }
+  return issues;
+}
+
+/** A copy of VALUE whose mappings have no null-valued keys (list elements are kept). */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => (v !== null && typeof v === 'object' ? withoutNulls(v) : v));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
 }
 
 export function defaultOptions(): Options {
@@ -131,7 +171,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, base: string, issues: Is
         issues.push({ path: `${path}.${key}`, message: `unknown field "${key}"`, hint: hintFor(`${path}.${key}`, 'unknown') });
       }
     } else {
-      issues.push({ path, message: zi.message.replace(/^Invalid input: /, ''), hint: hintFor(path) });
+      issues.push({ path, message: messageOf(zi, inputAt(value, zi.path)), hint: hintFor(path) });
     }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
@@ -146,8 +186,46 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, base: string, issues: Is
   if (Object.keys(rest).length === Object.keys(value).length) return undefined;
   const inner: Issue[] = [];
   const data = parse(schema, rest, base, inner, failed);
-  issues.push(...inner);
+  // A required field that failed is missing from the second try: said once is enough.
+  issues.push(...inner.filter((i) => !issues.some((j) => j.path === i.path)));
   return data;
+}
+
+const KINDS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+};
+
+/**
+ * What a schema problem says: what was expected and what was given. zod's own wording
+ * ("Invalid input: expected string, received number") is rewritten; the schemas' own messages
+ * get the value given appended, except range messages (the value is right there).
+ */
+function messageOf(zi: z.core.$ZodIssue, input: unknown): string {
+  const got = `got ${describeInput(input)}`;
+  if (zi.code === 'invalid_type') {
+    const kind = KINDS[zi.expected] ?? zi.expected;
+    if (input === undefined) return `required: expected ${kind}`;
+    if (!zi.message.startsWith('Invalid ')) return zi.message.includes('got ') ? zi.message : `${zi.message}, ${got}`;
+    return `expected ${kind}, ${got}`;
+  }
+  if (zi.code === 'invalid_value') {
+    const values = zi.values.map((v) => String(v));
+    return `expected ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}, ${got}`;
+  }
+  if (zi.code === 'too_big' || zi.code === 'too_small') return zi.message;
+  const message = zi.message.startsWith('Invalid ') ? 'not a valid value' : zi.message;
+  return message.includes('got ') ? message : `${message}, ${got}`;
+}
+
+function inputAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const key of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
 }
 
 /** `failed`: fields the schema refused (left out of `a`); checks involving them are skipped. */
@@ -220,6 +298,13 @@ function canonicalBond(a: BondAttrs, path: string, issues: Issue[]): Bond {
     issues.push({ path: `${path}.nics`, message: 'a NIC is listed twice', hint: 'list each NIC once' });
   }
   if (a.hwaddr !== undefined) bond.hwaddr = a.hwaddr.toLowerCase();
+  if (bond.switch === 'ovs' && problems.length === 0) {
+    // Only here are the options the request wrote known (canonical options always hold a mode).
+    const explicit = new Set((a.options ?? '').split(/\s+/).map((w) => w.slice(0, w.indexOf('='))));
+    for (const p of ovsBondConflicts(options, explicit)) {
+      issues.push({ path: `${path}.options`, message: p.message, hint: `give each setting once: drop ${p.option}, or make it agree with the kernel option` });
+    }
+  }
   return bond;
 }
 

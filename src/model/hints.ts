@@ -22,7 +22,7 @@ const FIELD_HINTS: Record<string, string> = {
   multicastSnooping: 'use true or false',
   nics: 'list the bond\'s NICs, e.g. nics: [eth1, eth2]',
   options: 'kernel bonding options as key=value separated by spaces, e.g. "mode=802.3ad miimon=100"',
-  hwaddr: 'use a MAC address like 52:54:00:aa:bb:cc',
+  hwaddr: 'use a unicast MAC address like 52:54:00:aa:bb:cc (first octet even, not all zeros)',
   connectivityCheck: 'use true or false',
   connectivityTimeout: 'use a number of seconds, e.g. 120',
   commitOnSuccess: 'use true or false',

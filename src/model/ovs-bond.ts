@@ -83,3 +83,51 @@ export function ovsBondSettings(options: Record<string, string>): { settings: Ov
   }
   return { settings, problems };
 }
+
+/**
+ * The OVS settings a kernel option given in the request stands for (what it means, even where
+ * ovsBondSettings leaves OVS's default in place: lacp_rate=slow is lacp-time=slow).
+ */
+function impliedByKernelOption(key: string, value: string): Record<string, string> {
+  switch (key) {
+    case 'mode': {
+      const m = MODE_MAP[value];
+      return m ? { bond_mode: m.bond_mode, lacp: m.lacp } : {};
+    }
+    case 'miimon':
+      return value === '0' ? {} : { 'bond-detect-mode': 'miimon', 'bond-miimon-interval': value };
+    case 'lacp_rate':
+      return { 'lacp-time': value };
+    case 'updelay':
+      return { bond_updelay: value };
+    case 'downdelay':
+      return { bond_downdelay: value };
+    case 'primary':
+      return { 'bond-primary': value };
+    default:
+      return {};
+  }
+}
+
+/**
+ * Native `ovs:` settings that contradict a kernel option of the same request
+ * ("mode=active-backup ovs:bond_mode=balance-tcp"): refused rather than one silently winning.
+ * `explicit` are the option names the request wrote (the canonical options always hold a mode,
+ * and the default mode contradicts nothing).
+ */
+export function ovsBondConflicts(options: Record<string, string>, explicit: ReadonlySet<string>): OvsBondProblem[] {
+  const implied = new Map<string, { option: string; value: string }>();
+  for (const [key, value] of Object.entries(options)) {
+    if (key.startsWith('ovs:') || !explicit.has(key)) continue;
+    for (const [setting, v] of Object.entries(impliedByKernelOption(key, value))) implied.set(setting, { option: `${key}=${value}`, value: v });
+  }
+  const problems: OvsBondProblem[] = [];
+  for (const [key, value] of Object.entries(options)) {
+    if (!key.startsWith('ovs:')) continue;
+    const by = implied.get(key.slice(4));
+    if (by === undefined) continue;
+    const same = /^\d+$/.test(value) && /^\d+$/.test(by.value) ? Number(value) === Number(by.value) : value === by.value;
+    if (!same) problems.push({ option: key, message: `${key}=${value} contradicts ${by.option} (which means ${key.slice(4)}=${by.value} on Open vSwitch)` });
+  }
+  return problems;
+}

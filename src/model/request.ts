@@ -5,14 +5,27 @@
 // src/validate; the schema only checks each field on its own.
 import { z } from 'zod';
 
+/** A value as a message quotes it: strings quoted, lists and mappings by kind. */
+export function describeInput(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
+
+/** A type error that says what was expected and what came instead. */
+const expected = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${describeInput(issue.input)}` });
+
 /** An integer, or a string of digits (VDSM sends "100"), within [min, max]. */
 export function intField(min: number, max: number) {
   return z
-    .union([z.number(), z.string().regex(/^-?\d+$/, 'expected a whole number').transform(Number)])
+    .union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)], expected('an integer'))
     .pipe(
       z
         .number()
-        .int(`expected a whole number from ${min} to ${max}`)
+        .int(expected(`an integer from ${min} to ${max}`))
         .min(min, `must be from ${min} to ${max}`)
         .max(max, `must be from ${min} to ${max}`),
     );
@@ -21,13 +34,13 @@ export function intField(min: number, max: number) {
 /** A number of seconds, fractions allowed, possibly as a string. */
 function secondsField() {
   return z
-    .union([z.number(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a number of seconds').transform(Number)])
-    .pipe(z.number().positive().max(86_400));
+    .union([z.number(), z.string().regex(/^\d+(\.\d+)?$/).transform(Number)], expected('a number of seconds'))
+    .pipe(z.number().positive('must be more than 0 seconds').max(86_400, 'must be at most 86400 seconds (a day)'));
 }
 
 /** true/false, or the strings "true"/"false" as VDSM's JSON-RPC sometimes sends them. */
 export const boolField = z
-  .union([z.boolean(), z.enum(['true', 'false', 'True', 'False']).transform((s) => s.toLowerCase() === 'true')])
+  .union([z.boolean(), z.enum(['true', 'false', 'True', 'False']).transform((s) => s.toLowerCase() === 'true')], expected('true or false'))
   .pipe(z.boolean());
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -36,7 +49,11 @@ export const ipv6 = z.string().refine(isIpv6, 'expected an IPv6 address like 200
 export const ipAddress = z.string().refine((s) => IPV4.test(s) || isIpv6(s), 'expected an IPv4 or IPv6 address');
 export const macAddress = z
   .string()
-  .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'expected a MAC address like 52:54:00:aa:bb:cc');
+  .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, { error: 'expected a MAC address like 52:54:00:aa:bb:cc', abort: true })
+  .refine((s) => !/^(00:){5}00$/.test(s), 'the all-zero MAC address is no device\'s address')
+  // The I/G bit (the lowest bit of the first octet) marks a group address: the kernel
+  // refuses it as a device's own address.
+  .refine((s) => (parseInt(s.slice(0, 2), 16) & 1) === 0, 'a multicast address (the lowest bit of the first octet is set) is no device\'s address');
 
 export function isIpv6(s: string): boolean {
   if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length > 45) return false;
@@ -90,7 +107,7 @@ export const networkAttrs = z.strictObject({
   bonding: bondName.optional(),
   vlan: intField(0, 4094).optional(),
   bridged: boolField.optional(),
-  stp: z.union([z.literal('rstp'), boolField]).optional().describe('true: spanning tree (STP); "rstp": rapid spanning tree, on Open vSwitch bridges only'),
+  stp: z.union([z.literal('rstp'), boolField], expected('true, false or "rstp"')).optional().describe('true: spanning tree (STP); "rstp": rapid spanning tree, on Open vSwitch bridges only'),
   mtu: intField(68, 65535).optional(),
   switch: switchType.optional(),
   bootproto: z.enum(['none', 'dhcp']).optional(),

@@ -2,10 +2,13 @@
 // problem is reported (not just the first), each with its path and what to do about it.
 import { type Config, type Network, southbound } from '../model/config.ts';
 import type { Issue } from '../model/errors.ts';
-import { isSettableBridgeOption } from '../model/bridge-options.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
 import { sameIpv4Subnet } from '../model/ip.ts';
+import { addressIssues } from './addresses.ts';
+import { bridgeOptionIssues } from './bridge.ts';
+import { nameClashes } from './names.ts';
+import { ovsBridgeIssues } from './ovs-bridges.ts';
 
 export interface ValidateContext {
   snapshot: Snapshot;
@@ -39,6 +42,9 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     if (!ctx.switchTypes.has(bond.switch)) add(`${path}.switch`, `the ${bond.switch} switch is not available on this host`, ctx.unavailableHint ?? `use switch: ${[...ctx.switchTypes].join(' or ')}`);
     if (bond.switch === 'ovs') {
       for (const p of ovsBondSettings(bond.options).problems) add(`${path}.options`, p.message, 'use options Open vSwitch can honour: mode=802.3ad|active-backup|balance-rr|balance-xor, miimon, updelay, downdelay, lacp_rate, primary, or native ovs:KEY=VALUE');
+      // An OVS bond is a port, not a device: it has no MAC of its own to set (the Port table
+      // has no such column; Interface.mac would change the NICs' own addresses instead).
+      if (bond.hwaddr !== undefined) add(`${path}.hwaddr`, `an Open vSwitch bond has no MAC address of its own, so hwaddr ${bond.hwaddr} would be ignored`, 'drop hwaddr, or use switch: legacy for a bond with its own MAC');
     }
     if (bond.switch === 'legacy') {
       for (const key of Object.keys(bond.options)) {
@@ -57,7 +63,10 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     const path = `networks.${name}`;
     checkNetwork(name, net, path);
   }
-  checkSpanningTree();
+  checkRstp();
+  issues.push(...ovsBridgeIssues(config, ctx.named?.networks));
+  issues.push(...addressIssues(config));
+  issues.push(...nameClashes(config, ctx));
 
   // One switch type for the whole host.
   const types = new Map<string, string[]>();
@@ -77,22 +86,10 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
   }
   return issues;
 
-  /**
-   * RSTP is Open vSwitch's (a Linux bridge has the kernel's STP only); and the OVS networks of one
-   * NIC or bond share its bridge, which runs one spanning tree protocol.
-   */
-  function checkSpanningTree(): void {
-    const rstpOn = new Map<string, string>();
+  /** RSTP is Open vSwitch's: a Linux bridge has the kernel's STP only (one OVS bridge: ovs-bridges.ts). */
+  function checkRstp(): void {
     for (const [name, net] of Object.entries(config.networks)) {
-      const sb = southbound(net);
-      if (net.stp !== 'rstp') continue;
-      if (net.switch !== 'ovs') add(`networks.${name}.stp`, 'rstp (rapid spanning tree) is for Open vSwitch bridges: a Linux bridge has the kernel\'s STP only', 'use switch: ovs, or stp: true');
-      else if (sb !== undefined) rstpOn.set(sb, name);
-    }
-    for (const [name, net] of Object.entries(config.networks)) {
-      const sb = southbound(net);
-      const other = sb !== undefined && net.switch === 'ovs' && net.stp === true ? rstpOn.get(sb) : undefined;
-      if (other) add(`networks.${name}.stp`, `${sb}'s OVS bridge also carries network ${other} with stp: rstp; one bridge runs one spanning tree protocol`, `use the same stp (rstp or true) on every network of ${sb}`);
+      if (net.stp === 'rstp' && net.switch !== 'ovs') add(`networks.${name}.stp`, 'rstp (rapid spanning tree) is for Open vSwitch bridges: a Linux bridge has the kernel\'s STP only', 'use switch: ovs, or stp: true');
     }
   }
 
@@ -155,19 +152,7 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     if (net.ipv6gateway !== undefined && net.ipv6addr === undefined && !net.ipv6autoconf && !net.dhcpv6) {
       add(`${path}.ipv6gateway`, 'an IPv6 gateway without an IPv6 address', 'add ipv6addr, ipv6autoconf or dhcpv6, or drop ipv6gateway');
     }
-    for (const key of Object.keys(net.bridgeOpts ?? {})) {
-      if (!isSettableBridgeOption(key)) add(`${path}.custom.bridge_opts`, `unknown or read-only bridge option "${key}"`, 'use sysfs bridge option names such as forward_delay, multicast_snooping, multicast_router');
-    }
-    if (net.bridgeOpts && !net.bridged) add(`${path}.custom.bridge_opts`, 'bridge options on a bridgeless network', 'drop custom.bridge_opts or make the network bridged');
-    // A bridged network (and every OVS network) makes a device named after it: a device of that
-    // name must be netswitch's own (made for this network before), never a stranger's.
-    if (net.bridged || net.switch === 'ovs') {
-      const existing = snapshot.links[name];
-      const ours = ctx.owned.has(name) || name in ctx.running.networks;
-      if (existing && !ours) {
-        add(path, `a device named ${name} exists and was not made by netswitch (a ${existing.type || existing.kind})`, 'choose another network name, or remove that device first');
-      }
-    }
+    issues.push(...bridgeOptionIssues(net, path));
     const iface = sb !== undefined && net.vlan !== undefined ? `${sb}.${net.vlan}` : undefined;
     if (iface && iface.length > 15) add(`${path}.vlan`, `the VLAN device name ${iface} is longer than 15 characters`, 'use a shorter NIC/bond name');
   }
