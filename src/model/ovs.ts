@@ -16,6 +16,11 @@ export interface OvsInterfaceSpec {
 
 export interface OvsPortAttrs {
   tag?: number;
+  /**
+   * The VLANs a trunk port carries (none: all). An untagged network's internal port carries
+   * only VLAN 0, the untagged frames: without it, OVS would hand it every VLAN's traffic.
+   */
+  trunks?: number[];
   bond_mode?: string;
   lacp?: string;
   bond_updelay?: number;

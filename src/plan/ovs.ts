@@ -77,6 +77,7 @@ export function ovsLayoutOf(config: Config, datapath: string): OvsLayout {
     }
     const port: OvsPortSpec = { name, interfaces: [{ name, type: 'internal', mtu: net.mtu }] };
     if (net.vlan !== undefined) port.tag = net.vlan;
+    else port.trunks = [0];
     br.ports[name] = port;
     // One spanning tree protocol per bridge: RSTP if a network asks for it (validation refuses
     // STP and RSTP on one bridge), and never both columns on.
@@ -175,6 +176,7 @@ function sameInterfaces(a: OvsPortSpec, b: OvsPortSpec): boolean {
 export function portAttrs(p: OvsPortAttrs): OvsPortAttrs {
   const out: OvsPortAttrs = {};
   if (p.tag !== undefined) out.tag = p.tag;
+  if (p.trunks?.length) out.trunks = [...p.trunks].sort((x, y) => x - y);
   if (p.bond_mode !== undefined) {
     out.bond_mode = p.bond_mode;
     out.lacp = p.lacp ?? 'off';
@@ -295,6 +297,7 @@ export function ovsVsctl(step: OvsStep): string[] {
     case 'ovs.port.set': {
       const to = step.to;
       const parts = [to.tag === undefined ? `-- clear port ${step.name} tag` : `-- set port ${step.name} tag=${to.tag}`];
+      parts.push(to.trunks?.length ? `-- set port ${step.name} trunks=${to.trunks.join(',')}` : `-- clear port ${step.name} trunks`);
       if (to.bond_mode !== undefined) parts.push(`-- set port ${step.name} bond_mode=${to.bond_mode} lacp=${to.lacp} bond_updelay=${to.bond_updelay} bond_downdelay=${to.bond_downdelay}`);
       return [`ovs-vsctl ${parts.join(' ').replace(/^-- /, '')}`];
     }

@@ -154,6 +154,26 @@ networks:
     await ping(h, '203.0.113.26');
   });
 
+  test("an untagged network's port carries untagged frames only, not every VLAN's", async () => {
+    await applied(h, `
+networks:
+  left: { switch: ovs, nic: eth0, ipaddr: 203.0.113.10, prefix: 28 }
+  lv100: { switch: ovs, nic: eth0, vlan: 100, bridged: false }
+`);
+    assert.equal(await vsctl(h, 'get', 'port', 'left', 'trunks'), '[0]');
+    // OVS's own forwarding decision for a broadcast from the NIC: which datapath ports get it.
+    const dpPort = (await h.sh(['ovs-appctl', 'dpif/show'])).stdout.match(/^\s+left \d+\/(\d+):/m)?.[1];
+    assert.ok(dpPort, 'left has a datapath port');
+    const outputs = async (flow: string) => {
+      const trace = (await h.sh(['ovs-appctl', 'ofproto/trace', 'br-eth0', `in_port=eth0,dl_dst=ff:ff:ff:ff:ff:ff${flow}`])).stdout;
+      return (trace.match(/^Datapath actions: (.*)$/m)?.[1] ?? '').split(',').filter((a) => /^\d+$/.test(a));
+    };
+    assert.ok((await outputs('')).includes(dpPort), 'untagged frames reach it');
+    assert.ok(!(await outputs(',dl_vlan=100')).includes(dpPort), 'VLAN 100 frames do not');
+    await ping(h, '203.0.113.10');
+    assert.equal((await h.cli(['apply', '-'], { input: 'networks: { lv100: { remove: true } }' })).code, 0);
+  });
+
   test('multicast snooping: enabled on its bridge, and a group joined on the wire is learned', async () => {
     await applied(h, `
 networks:

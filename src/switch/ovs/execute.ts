@@ -304,7 +304,7 @@ class TransactionBuilder {
 }
 
 function portColumns(p: OvsPortSpec | Omit<OvsPortSpec, 'name' | 'interfaces'>): Row {
-  const row: Row = { tag: p.tag ?? toSet([]) };
+  const row: Row = { tag: p.tag ?? toSet([]), trunks: toSet(p.trunks ?? []) };
   if (p.bond_mode !== undefined) {
     row.bond_mode = p.bond_mode;
     row.lacp = p.lacp ?? 'off';

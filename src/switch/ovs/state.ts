@@ -56,7 +56,7 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean; f
   const [root, bridges, ports, ifaces, qosRows, queueRows] = await client.transact(DB, [
     select('Open_vSwitch', [], ['_uuid']),
     select('Bridge', [], ['_uuid', 'name', 'datapath_type', 'stp_enable', 'rstp_enable', 'mcast_snooping_enable', 'external_ids', 'ports']),
-    select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids', 'qos']),
+    select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'trunks', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids', 'qos']),
     select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', ...(options.stats ? ['statistics'] : []), 'external_ids', 'mac_in_use']),
     select('QoS', [], ['_uuid', 'type', 'queues', 'other_config', 'external_ids']),
     select('Queue', [], ['_uuid', 'other_config', 'external_ids']),
@@ -232,6 +232,8 @@ function portSpec(p: Row, ifaceByUuid: Map<string, Row>): OvsPortSpec {
   const spec: OvsPortSpec = { name: String(p.name), interfaces };
   const tag = num(p.tag as Datum);
   if (tag !== undefined) spec.tag = tag;
+  const trunks = fromSet(p.trunks as Datum).filter((t): t is number => typeof t === 'number');
+  if (trunks.length) spec.trunks = trunks.sort((x, y) => x - y);
   const bondMode = str(p.bond_mode as Datum);
   if (interfaces.length > 1 || bondMode !== undefined) {
     spec.bond_mode = bondMode ?? 'active-backup';
