@@ -2,6 +2,8 @@
 // config needs, or netswitch's rows as OVSDB has them), the QoS rows and OpenFlow flows of
 // host QoS, and the OVS part of a host snapshot.
 
+import { type Config, southbound } from './config.ts';
+
 export interface OvsInterfaceSpec {
   name: string;
   /** '' for a system (NIC) interface */
@@ -112,4 +114,19 @@ export interface OvsInterfaceState {
   linkState?: string;
   statistics: Record<string, number>;
   owned: boolean;
+}
+
+/** A deterministic OVS bridge name of at most 15 characters. */
+export function ovsBridgeName(prefix: 'br' | 'brn', device: string): string {
+  const name = `${prefix}-${device}`;
+  if (name.length <= 15) return name;
+  // node:crypto only here, for the rare long name: loading it costs every plan ~5 ms.
+  const { createHash } = process.getBuiltinModule('node:crypto');
+  return `${prefix}-${createHash('sha256').update(device).digest('hex').slice(0, 14 - prefix.length)}`;
+}
+
+/** The OVS bridge a network's internal port sits on. */
+export function ovsBridgeOf(networkName: string, net: Config['networks'][string]): string {
+  const sb = southbound(net);
+  return sb === undefined ? ovsBridgeName('brn', networkName) : ovsBridgeName('br', sb);
 }

@@ -7,6 +7,7 @@
 // themselves as ovs-vsctl / ovs-ofctl commands.
 import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
+import { ovsBridgeName, ovsBridgeOf } from '../model/ovs.ts';
 import type { OvsBridgeAttrs, OvsBridgeSpec, OvsFlowSpec, OvsInterfaceSpec, OvsLayout, OvsPortAttrs, OvsPortSpec, OvsQosSpec, OvsQueueSpec } from '../model/ovs.ts';
 import { ovsQosOf, queueIdOf, shapedOvsNetworks } from '../qos/ovs.ts';
 import { type FlowStep, planFlows, queueFlowOf, sortFlows } from './ovs-flows.ts';
@@ -30,20 +31,7 @@ export const OWNER_VALUE = 'netswitch';
 export const NETWORK_KEY = 'netswitch-network';
 export const BASIS_KEY = 'netswitch-min-rate';
 
-/** A deterministic OVS bridge name of at most 15 characters. */
-export function ovsBridgeName(prefix: 'br' | 'brn', device: string): string {
-  const name = `${prefix}-${device}`;
-  if (name.length <= 15) return name;
-  // node:crypto only here, for the rare long name: loading it costs every plan ~5 ms.
-  const { createHash } = process.getBuiltinModule('node:crypto');
-  return `${prefix}-${createHash('sha256').update(device).digest('hex').slice(0, 14 - prefix.length)}`;
-}
-
-/** The OVS bridge a network's internal port sits on. */
-export function ovsBridgeOf(networkName: string, net: Config['networks'][string]): string {
-  const sb = southbound(net);
-  return sb === undefined ? ovsBridgeName('brn', networkName) : ovsBridgeName('br', sb);
-}
+export { ovsBridgeName, ovsBridgeOf } from '../model/ovs.ts';
 
 export function ovsLayoutOf(config: Config, datapath: string): OvsLayout {
   const bridges: Record<string, OvsBridgeSpec> = {};

@@ -6,7 +6,7 @@ import { type Config, southbound } from '../model/config.ts';
 import type { Issue } from '../model/errors.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 // The naming function itself, so validation and the OVS planner can never disagree on a name.
-import { ovsBridgeName } from '../plan/ovs.ts';
+import { ovsBridgeName } from '../model/ovs.ts';
 
 /** One device (or OVS row) netswitch would make for a config. */
 export interface Made {
