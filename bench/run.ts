@@ -1,6 +1,8 @@
 // `npm run bench -- [suite ...] [--sizes 100,1000] [--reps N] [--full] [--ifaces N]`: runs the
 // suites (all without a name), each writing its section of docs/benchmarks.md as it finishes.
 // Needs root (network namespaces, a private Open vSwitch). On demand only: never part of the tests.
+import { join } from 'node:path';
+import { run } from '../src/sys/run.ts';
 import { type BenchOptions, DOC, USAGE, cleanupLeftovers, parseOptions, progress, removeSandboxesOnSignal, writeSection } from './lib.ts';
 
 type Suite = (options: BenchOptions) => Promise<string>;
@@ -27,6 +29,8 @@ async function main(): Promise<number> {
   }
   removeSandboxesOnSignal();
   await cleanupLeftovers();
+  // bin/netswitch runs the sources when dist/ is older than them: measure the build, always.
+  await run([process.execPath, join(import.meta.dirname, '..', 'scripts', 'build.ts')]);
   let failed = 0;
   for (const name of options.suites) {
     const started = performance.now();
