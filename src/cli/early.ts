@@ -5,7 +5,6 @@
 import { readKernelEarly } from '../host/snapshot.ts';
 import { commandWord } from './argv.ts';
 
-
 const command = commandWord(process.argv.slice(2));
 if (command === 'show' || command === 'stats') readKernelEarly(true);
 else if (command === 'plan') readKernelEarly(false);

@@ -263,14 +263,12 @@ async function loadReport() {
       (running) => Object.entries(running.networks).map(([name, net]) => networkIface(name, net)).filter((d): d is string => d !== undefined),
       () => [],
     );
-    const ovsBonds = ovs ? import('../switch/ovs/state.ts').then((m) => m.readBondStatus(ovs)).catch(() => ({})) : undefined;
-    const [snapshot, running, status, bonds] = await Promise.all([
+    const [snapshot, running, status] = await Promise.all([
       readHost(ovs, { stats: true, stateDir: state.dir, ipv6confDevs }),
       runningRead,
       state.readJson('status.json', undefined),
-      ovsBonds,
     ]);
-    return { report: buildReport(snapshot, running, status, bonds ? { ovsBonds: bonds } : {}) };
+    return { report: buildReport(snapshot, running, status) };
   } finally {
     await ovs?.close();
   }

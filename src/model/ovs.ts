@@ -3,6 +3,7 @@
 // host QoS, and the OVS part of a host snapshot.
 
 import { type Config, southbound } from './config.ts';
+import type { OvsBondStatus } from './report.ts';
 
 export interface OvsInterfaceSpec {
   name: string;
@@ -101,7 +102,7 @@ export interface OvsSnapshot {
   layout: OvsLayout;
   /** Every bridge, port and interface, netswitch's or not. */
   bridges: Record<string, { name: string; datapath: string; ports: string[]; owned: boolean; stp: boolean; rstp: boolean; mcastSnooping: boolean }>;
-  ports: Record<string, { name: string; bridge: string; interfaces: string[]; tag?: number; owned: boolean; foreignQos?: boolean }>;
+  ports: Record<string, { name: string; bridge: string; interfaces: string[]; tag?: number; owned: boolean; foreignQos?: boolean; bond?: OvsBondStatus }>;
   interfaces: Record<string, OvsInterfaceState>;
 }
 

@@ -11,7 +11,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import { portAttrs } from '../plan/ovs.ts';
 import { queueOfFlow } from '../plan/ovs-flows.ts';
 import { hostQosOfQueue } from '../qos/ovs.ts';
-import type { Capabilities, InterfaceStats, IpInfo, OvsBondStatus } from '../model/report.ts';
+import type { Capabilities, InterfaceStats, IpInfo } from '../model/report.ts';
 import { ipConfigOf } from './ip-config.ts';
 
 /** A device's IP configuration; with `network`, that network's gateway (its own routing table). */
@@ -38,7 +38,7 @@ function ovsNetworks(snapshot: Snapshot): OvsNetwork[] {
   return out;
 }
 
-export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, running: Config, ip: IpOf, bonds: Readonly<Record<string, OvsBondStatus>> = {}): void {
+export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, running: Config, ip: IpOf): void {
   for (const n of ovsNetworks(snapshot)) {
     const link = snapshot.links[n.name];
     const mtu = link?.mtu ?? n.port.interfaces[0].mtu ?? 0;
@@ -56,7 +56,7 @@ export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, runni
     for (const port of Object.values(bridge.ports)) {
       if (port.bond_mode === undefined) continue;
       const mtu = Math.max(0, ...port.interfaces.map((i) => snapshot.links[i.name]?.mtu ?? i.mtu ?? 0));
-      const status = bonds[port.name];
+      const status = snapshot.ovs?.ports[port.name]?.bond;
       caps.bondings[port.name] = {
         ...ip(''),
         slaves: port.interfaces.map((i) => i.name).sort(),

@@ -8,7 +8,7 @@ import { prefixToNetmask } from '../model/ip.ts';
 import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 import { networkIface, vlanDeviceName } from '../plan/layout.ts';
-import type { Capabilities, InterfaceStats, IpInfo, OvsBondStatus, Report, Status } from '../model/report.ts';
+import type { Capabilities, InterfaceStats, IpInfo, Report, Status } from '../model/report.ts';
 import { hostQosOfClass, qosClassOf } from '../qos/hfsc.ts';
 import { addOvsCapabilities, ovsKernelConfig, ovsStatistics } from './ovs.ts';
 import { deviceGateway, mainGateway, networkGateway } from './gateways.ts';
@@ -17,14 +17,9 @@ import { compareNames } from '../model/order.ts';
 
 export type { Capabilities, InterfaceStats, IpInfo, Report, Status };
 
-/** What the report needs beyond the snapshot: OVS bonds' state, read from OVSDB beside it. */
-export interface ReportExtras {
-  ovsBonds?: Readonly<Record<string, OvsBondStatus>>;
-}
-
-export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: Status, extras: ReportExtras = {}): Report {
+export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: Status): Report {
   const report: Report = {
-    capabilities: capabilities(snapshot, running, extras),
+    capabilities: capabilities(snapshot, running),
     statistics: statistics(snapshot),
     kernel_config: kernelConfig(snapshot, running),
     infoStatus: { Success: { message: 'Done' } },
@@ -33,7 +28,7 @@ export function buildReport(snapshot: Snapshot, running: Config, setupStatus?: S
   return report;
 }
 
-export function capabilities(snapshot: Snapshot, running: Config, extras: ReportExtras = {}): Capabilities {
+export function capabilities(snapshot: Snapshot, running: Config): Capabilities {
   const links = Object.values(snapshot.links);
   const ports = portsByMaster(snapshot);
   // A copy each time: a bridge's ports appear under bridges and under its network, and YAML
@@ -67,7 +62,7 @@ export function capabilities(snapshot: Snapshot, running: Config, extras: Report
       switch: net.switch,
     };
   }
-  addOvsCapabilities(caps, snapshot, running, ip, extras.ovsBonds);
+  addOvsCapabilities(caps, snapshot, running, ip);
   return caps;
 }
 

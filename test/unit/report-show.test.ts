@@ -203,7 +203,9 @@ describe('OVS bonds: active member and MAC from OVSDB', () => {
   it('the report says them', () => {
     const cfg = config({ bondings: { bond0: { nics: ['eth2', 'eth3'], options: 'mode=active-backup', switch: 'ovs' } }, networks: { vm: { bonding: 'bond0', switch: 'ovs' } } });
     const snapshot: Snapshot = { time: 0, links: { vm: link('vm', 'ovs') }, routes: [], rules: [], nameservers: [], ovs: { layout: ovsLayoutOf(cfg, 'system'), bridges: {}, ports: {}, interfaces: {} } };
-    const bond = buildReport(snapshot, cfg, undefined, { ovsBonds: { bond0: { activeSlave: 'eth3', hwaddr: '52:54:00:aa:00:03' } } }).capabilities.bondings.bond0;
+    const port = { name: 'bond0', bridge: 'br-bond0', interfaces: ['eth2', 'eth3'], owned: true, bond: { activeSlave: 'eth3', hwaddr: '52:54:00:aa:00:03' } };
+    const withStatus: Snapshot = { ...snapshot, ovs: { ...snapshot.ovs!, ports: { bond0: port } } };
+    const bond = buildReport(withStatus, cfg).capabilities.bondings.bond0;
     assert.deepEqual([bond.active_slave, bond.hwaddr, bond.switch], ['eth3', '52:54:00:aa:00:03', 'ovs']);
     assert.deepEqual(buildReport(snapshot, cfg).capabilities.bondings.bond0.active_slave, '', 'unknown without OVSDB\'s word');
   });

@@ -56,7 +56,7 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean; f
   const [root, bridges, ports, ifaces, qosRows, queueRows] = await client.transact(DB, [
     select('Open_vSwitch', [], ['_uuid']),
     select('Bridge', [], ['_uuid', 'name', 'datapath_type', 'stp_enable', 'rstp_enable', 'mcast_snooping_enable', 'external_ids', 'ports']),
-    select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'trunks', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids', 'qos']),
+    select('Port', [], ['_uuid', 'name', 'interfaces', 'tag', 'trunks', 'bond_active_slave', 'bond_mode', 'lacp', 'bond_updelay', 'bond_downdelay', 'other_config', 'external_ids', 'qos']),
     select('Interface', [], ['_uuid', 'name', 'type', 'mtu_request', 'mtu', 'error', 'ofport', 'link_state', ...(options.stats ? ['statistics'] : []), 'external_ids', 'mac_in_use']),
     select('QoS', [], ['_uuid', 'type', 'queues', 'other_config', 'external_ids']),
     select('Queue', [], ['_uuid', 'other_config', 'external_ids']),
@@ -64,6 +64,7 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean; f
   const ifaceByUuid = new Map<string, Row>(ifaces.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
   const portByUuid = new Map<string, Row>(ports.rows.map((r) => [uuidOf(r._uuid as Atom), r]));
   const qos = new QosRows(qosRows.rows, queueRows.rows);
+  const bonds = bondStatusOf(ports.rows, ifaces.rows);
   const state: OvsState = {
     layout: { bridges: {} },
     rootUuid: uuidOf(root.rows[0]._uuid as Atom),
@@ -115,6 +116,7 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean; f
         owned: owned(p),
         ...(tag !== undefined ? { tag } : {}),
         ...(qosUuid !== undefined && !ours ? { foreignQos: true } : {}),
+        ...(bonds[pname] ? { bond: bonds[pname] } : {}),
       };
       if (ours) state.qosUuids[pname] = { qos: uuidOf(qosUuid as Atom), queues: ours.queueUuids };
     }
@@ -145,20 +147,9 @@ export async function readOvs(client: OvsdbClient, options: { stats?: boolean; f
 }
 
 /**
- * Every OVS bond's active member, for the report: ovs-vswitchd records it in
- * Port.bond_active_slave as the member's MAC (what `ovs-appctl bond/show` calls the active
- * member), so it is matched to the member Interface whose mac_in_use is that MAC. A select of
- * its own (the planner's read does not need it), on the same connection as the host read.
+ * bond_active_slave (a MAC; what `ovs-appctl bond/show` calls the active member) -> the member
+ * whose mac_in_use it is, by port name.
  */
-export async function readBondStatus(client: OvsdbClient): Promise<Record<string, OvsBondStatus>> {
-  const [ports, ifaces] = await client.transact(DB, [
-    select('Port', [['bond_active_slave', '!=', ['set', []]]], ['name', 'interfaces', 'bond_active_slave']),
-    select('Interface', [], ['_uuid', 'name', 'mac_in_use']),
-  ] as const);
-  return bondStatusOf(ports.rows, ifaces.rows);
-}
-
-/** bond_active_slave (a MAC) -> the member whose mac_in_use it is, by port name. */
 export function bondStatusOf(ports: readonly Row[], ifaces: readonly Row[]): Record<string, OvsBondStatus> {
   const byUuid = new Map<string, Row>(ifaces.map((r) => [uuidOf(r._uuid as Atom), r]));
   const out: Record<string, OvsBondStatus> = {};
