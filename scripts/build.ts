@@ -4,10 +4,23 @@
 // otherwise, so a stale build never runs. `npm run build`; scripts/setup and scripts/test run it.
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { type Plugin, build } from 'esbuild';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');
+
+/**
+ * zod bundles the messages of ~50 languages behind \`z.locales\`, which netswitch never uses (its
+ * messages are its own, in English): a third of the bundle and ~8 ms of every start. Only the
+ * English locale, which zod installs by default, is kept.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (args.importer.includes('/node_modules/zod/') ? { path: join(args.resolveDir, '../locales/en.js'), namespace: 'zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: dist, loader: 'js' }));
+  },
+};
 
 await rm(dist, { recursive: true, force: true });
 await mkdir(dist);
@@ -22,6 +35,7 @@ await build({
   target: 'node24',
   logLevel: 'warning',
   // commander and yaml are CommonJS inside: their require() of Node built-ins needs one.
+  plugins: [zodEnglishOnly],
   banner: { js: "import { createRequire as __nsRequire } from 'node:module'; const require = __nsRequire(import.meta.url);" },
 });
 // The DHCP client's script is found next to the module that starts the client (src/ip/dhcp.ts).

@@ -4,7 +4,7 @@ import type { Config } from '../model/config.ts';
 import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import { announceAddresses } from '../ip/announce.ts';
-import { type Step, describeStep } from '../plan/steps.ts';
+import { type Step, describeStep, untouched } from '../plan/steps.ts';
 import { silentLog } from '../sys/log.ts';
 import { runPlan } from './execute.ts';
 import { openOvs, readHost } from './host.ts';
@@ -87,7 +87,8 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const [result] = await Promise.all([running, state.appendLog([`# ${journal.startedAt} apply ${journal.id} by pid ${process.pid}: ${change.steps.length} steps`, ...lines])]);
     lap('execute');
     if (result.error) return await fail(result.error, change.steps.slice(0, result.completed + 1));
-    const after = await readHost(ovs, { stateDir: state.dir, ipv6confDevs: change.ipv6confDevs });
+    // What no step touched is as the plan read it: only the rest is read again.
+    const after = await readHost(ovs, { stateDir: state.dir, ipv6confDevs: change.ipv6confDevs, known: { base: change.snapshot, ...untouched(change.steps) } });
     const remaining = planAgainst(after, change.target);
     lap('verify');
     if (remaining.length) {

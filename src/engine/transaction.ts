@@ -136,8 +136,14 @@ export async function recover(state: StateDir, log: Log, options: { allowPending
   const why = journal.state === 'pending' ? `change ${journal.id} not committed in time` : `change ${journal.id} interrupted`;
   const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs, why));
   if (differences.length) log.warn(`after recovery the host still differs from the checkpoint: ${differences.join('; ')}`);
-  await state.writeJson('status.json', { Failed: { message: `change of ${journal.startedAt} rolled back: ${journal.state === 'pending' ? 'not committed in time' : 'interrupted'}`, reason: ErrorCode.RolledBack } });
+  await state.writeJson('status.json', rollbackStatus(`change of ${journal.startedAt} rolled back: ${journal.state === 'pending' ? 'not committed in time' : 'interrupted'}`, differences));
   return undefined;
+}
+
+/** setupStatus after a rollback: rolled back, or rolled back with differences left (never both said). */
+function rollbackStatus(message: string, differences: readonly string[]): { Failed: { message: string; reason: ErrorCode } } {
+  if (differences.length === 0) return { Failed: { message, reason: ErrorCode.RolledBack } };
+  return { Failed: { message: `${message}, but the host still differs from before it: ${differences.join('; ')}`, reason: ErrorCode.RollbackFailed } };
 }
 
 /** `netswitch commit`: keep the pending change. */
@@ -175,8 +181,7 @@ export async function rollbackPending(state: StateDir, log: Log, onlyId?: string
     }
     const why = onlyId ? `change ${journal.id} not committed in time` : `\`netswitch rollback\` of change ${journal.id}`;
     const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs, why));
-    const message = `change of ${journal.startedAt} rolled back${onlyId ? ': not committed in time' : ''}`;
-    await state.writeJson('status.json', { Failed: { message, reason: ErrorCode.RolledBack } });
+    await state.writeJson('status.json', rollbackStatus(`change of ${journal.startedAt} rolled back${onlyId ? ': not committed in time' : ''}`, differences));
     if (differences.length) {
       throw new NetswitchError(ErrorCode.RollbackFailed, `the rollback left differences: ${differences.join('; ')}`, { context: { differences } });
     }

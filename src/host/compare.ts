@@ -1,9 +1,11 @@
 // Comparing two snapshots the way an operator would: what the host is configured to be, not
 // what it happens to be doing. Ifindexes, counters, operational state, timers and STP
 // topology are left out, and so is what the kernel derives from carrier and MAC (IPv6
-// link-local addresses, kernel routes); everything that configuration decides is in. The rollback proof is
+// link-local addresses, kernel routes) and the devices of OVS's datapaths (ovs-vswitchd's own);
+// everything that configuration decides is in. The rollback proof is
 // `diffSnapshots(before, after)` returning nothing.
 import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
+import { OVS_DATAPATH_DEVICES } from '../model/ovs.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 import { sameQos as sameOvsQos } from '../plan/ovs.ts';
 import { flowKey } from '../plan/ovs-flows.ts';
@@ -66,6 +68,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
   const out: string[] = [];
   const names = new Set([...Object.keys(a.links), ...Object.keys(b.links)]);
   for (const name of [...names].sort()) {
+    if (OVS_DATAPATH_DEVICES.has(name)) continue; // re-made by ovs-vswitchd with a new MAC when a rollback re-creates the first bridge
     const la = a.links[name];
     const lb = b.links[name];
     if (!la) out.push(`link ${name} appeared`);

@@ -2,9 +2,9 @@
 // -json -batch`: links with details, addresses and counters, the routes of every table and
 // family, IPv4 rules; `ip -6 rule`; `tc qdisc`), plus the nameservers of the resolv.conf
 // netswitch manages.
-import type { OvsSnapshot } from '../model/ovs.ts';
+import { OVS_DATAPATH_DEVICES, type OvsSnapshot } from '../model/ovs.ts';
 import { closeSync, existsSync, openSync, readSync, readdirSync } from 'node:fs';
-import type { Address, DhcpClient, Ipv6Conf, Link, LinkKind, Route, Rule, Snapshot } from '../model/snapshot.ts';
+import type { Address, DhcpClient, Ipv6Conf, Link, LinkKind, Route, Rule, Snapshot, Unread } from '../model/snapshot.ts';
 import { readNameservers, resolvConfPath } from '../ip/resolv.ts';
 import type { QosLayout } from '../qos/hfsc.ts';
 import { foreignRootQdiscs, qosDevicesOf, qosReadBatch, readQosAll } from '../qos/tc-read.ts';
@@ -78,15 +78,22 @@ export interface ReadOptions {
   readDhcp?: () => Promise<DhcpClient[]>;
   /** Devices whose IPv6 autoconfiguration sysctls to read (a promise: known once the read has started). */
   ipv6confDevs?: Iterable<string> | Promise<Iterable<string>>;
+  /**
+   * Parts of the host the caller knows to be as they were in `base`, taken from it instead of
+   * read again: an apply verifying its steps re-reads what they touched (see Unread).
+   */
+  known?: Unread & { base: Snapshot };
 }
+
 
 export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
   const time = Date.now();
-  const kernel = takeEarlyRead(options.stats === true) ?? startKernelRead(options.stats === true);
+  const { known } = options;
+  const kernel = (known ? undefined : takeEarlyRead(options.stats === true)) ?? startKernelRead(options.stats === true, known ?? {});
   const [{ links, routes, rules4 }, rules6, tc, nameservers, ovs, dhcp, ipv6conf] = await Promise.all([
     kernel.ip,
-    kernel.rules6,
-    kernel.tc,
+    known?.rules6 ? known.base.rules.filter((r) => r.family === 6) : kernel.rules6.then((rules) => rules.map((r) => toRule(r, 6))),
+    known?.shaping ? { qos: known.base.qos, foreign: known.base.foreignQdiscs ?? {} } : kernel.tc,
     readNameservers(options.resolvConf ?? resolvConfPath()),
     options.readOvs?.(),
     options.readDhcp?.(),
@@ -97,7 +104,7 @@ export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot>
     time,
     links: Object.fromEntries(links.map((l) => [l.ifname, toLink(l, internal)])),
     routes: routes.map(toRoute),
-    rules: [...rules4.map((r) => toRule(r, 4)), ...rules6.map((r) => toRule(r, 6))],
+    rules: [...rules4.map((r) => toRule(r, 4)), ...rules6],
     nameservers,
     ipv6: existsSync('/proc/sys/net/ipv6'),
   };
@@ -117,8 +124,10 @@ interface KernelRead {
   tc: Promise<{ qos?: QosLayout; foreign: Record<string, string> }>;
 }
 
-function startKernelRead(stats: boolean): KernelRead {
-  return { stats, ip: readIp(stats), rules6: readRules6(), tc: readShaping() };
+const NOT_READ = Promise.resolve({ foreign: {} });
+
+function startKernelRead(stats: boolean, skip: Unread = {}): KernelRead {
+  return { stats, ip: readIp(stats), rules6: skip.rules6 ? Promise.resolve([]) : readRules6(), tc: skip.shaping ? NOT_READ : readShaping() };
 }
 
 /**
@@ -242,7 +251,7 @@ function toLink(l: IpLink, ovsInternal: ReadonlySet<string>): Link {
     addresses: (l.addr_info ?? []).map(toAddress),
   };
   // A NIC in an OVS bridge (kernel datapath) has ovs-system as its master: that is OVS's.
-  if (l.master !== undefined && l.master !== 'ovs-system') link.master = l.master;
+  if (l.master !== undefined && !OVS_DATAPATH_DEVICES.has(l.master)) link.master = l.master;
   if (type === 'vlan') {
     if (l.link !== undefined) link.link = l.link;
     link.vlanId = Number(info.id);

@@ -5,6 +5,13 @@
 import { type Config, southbound } from './config.ts';
 import type { OvsBondStatus } from './report.ts';
 
+/**
+ * The kernel devices of OVS's datapaths: ovs-system (kernel datapath) and ovs-netdev (the
+ * userspace datapath's tap). ovs-vswitchd makes them, with a random MAC, when the first bridge
+ * of the datapath comes and deletes them when the last goes: they are OVS's, not configuration.
+ */
+export const OVS_DATAPATH_DEVICES: ReadonlySet<string> = new Set(['ovs-system', 'ovs-netdev']);
+
 export interface OvsInterfaceSpec {
   name: string;
   /** '' for a system (NIC) interface */

@@ -88,6 +88,14 @@ export interface DhcpClient {
   wait?: boolean;
 }
 
+/** Parts of a host read that can be left out (each costs a process): see readSnapshot's `known`. */
+export interface Unread {
+  /** The IPv6 policy rules (\`ip -6 rule\`). */
+  rules6?: boolean;
+  /** Traffic shaping (\`tc\`): the root qdiscs, and netswitch's HFSC classes and filters. */
+  shaping?: boolean;
+}
+
 export interface Snapshot {
   /** ms since the epoch, when it was read */
   time: number;

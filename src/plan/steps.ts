@@ -3,7 +3,7 @@
 import { BOND_DEFAULTS, bondOptionFitsMode } from '../model/bond-options.ts';
 import { BRIDGE_DEFAULTS, BRIDGE_OPTIONS, sameBridgeValue } from '../model/bridge-options.ts';
 import { shellQuote } from '../sys/run.ts';
-import type { DhcpClient } from '../model/snapshot.ts';
+import type { DhcpClient, Unread } from '../model/snapshot.ts';
 import type { LinkSpec, RouteSpec, RuleSpec } from './layout.ts';
 import { type OvsStep, describeOvsStep, invertOvs, ovsVsctl } from './ovs.ts';
 import { type FlowStep, describeFlowStep, invertFlow, isFlowStep, ofctlCommands } from './ovs-flows.ts';
@@ -40,6 +40,18 @@ export type LinuxStep =
   | { op: 'sysctl.set'; dev: string; key: 'accept_ra' | 'autoconf'; from: string; to: string }
   /** A DHCP client: started (waiting for its lease) or stopped (its address goes with it). */
   | { op: 'dhcp.start' | 'dhcp.stop'; client: DhcpClient };
+
+/**
+ * The parts of the host steps cannot have changed (verification need not read them again):
+ * the IPv6 rules without an IPv6 rule step; the shaping without a shaping step, an OVS step (OVS
+ * makes and drops the qdiscs of its QoS rows) or a device deleted (its qdiscs go with it).
+ */
+export function untouched(steps: readonly Step[]): Unread {
+  return {
+    rules6: !steps.some((s) => (s.op === 'rule.add' || s.op === 'rule.del') && s.rule.family === 6),
+    shaping: !steps.some((s) => isQosStep(s) || isOvsStep(s) || s.op === 'link.del'),
+  };
+}
 
 export function invert(step: Step): Step {
   if (isOvsStep(step)) return invertOvs(step);

@@ -342,6 +342,17 @@ describe('OVS switch: migration legacy -> ovs -> legacy', { skip: skipUnlessRoot
     await pingsWork();
   });
 
+  test('ovs -> legacy left pending, then rolled back: a proven rollback (OVS re-makes its datapath device with a new MAC), pings work', async () => {
+    const before = await wholeHost(h);
+    await applied(h, setup('legacy'), '--no-commit');
+    assert.deepEqual(lines(await vsctl(h, 'list-br')), [], 'the OVS bridges, and with them its datapath device, are gone');
+    const r = await h.cli(['rollback']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(await vsctl(h, 'list-br')), ['br-eth0', 'br-eth1', 'br-eth2']);
+    assert.deepEqual(await wholeHost(h), before);
+    await pingsWork();
+  });
+
   test('ovs -> legacy: Linux bridges back, no netswitch rows in OVSDB, pings work', async () => {
     await applied(h, setup('legacy'));
     for (const table of ['Bridge', 'Port', 'Interface']) assert.deepEqual(await ownedRows(h, table), [], table);

@@ -8,8 +8,15 @@ type Json = any;
 
 const VOLATILE = /timer|^root_|^bridge_id|^topology_change|active_slave|ad_info/;
 
+/**
+ * The devices of OVS's datapaths: ovs-vswitchd makes them (with a random MAC) when the first
+ * bridge of a datapath comes and deletes them with the last one; not configuration.
+ */
+const OVS_DATAPATH = new Set(['ovs-system', 'ovs-netdev']);
+
 export function configuredLinks(links: readonly Json[]): Json[] {
   return links
+    .filter((l) => !OVS_DATAPATH.has(l.ifname))
     .map((l) => ({
       name: l.ifname,
       kind: l.linkinfo?.info_kind ?? '',

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { diffSnapshots } from '../../src/host/compare.ts';
+import type { Link, Snapshot } from '../../src/model/snapshot.ts';
+
+const link = (name: string, mac: string, type = 'bridge'): Link => ({
+  name,
+  ifindex: 1,
+  kind: type === 'bridge' ? 'bridge' : 'other',
+  type,
+  mtu: 1500,
+  mac,
+  up: true,
+  operstate: 'UP',
+  info: {},
+  slaveInfo: {},
+  addresses: [],
+});
+const snapshot = (...links: Link[]): Snapshot => ({ time: 0, links: Object.fromEntries(links.map((l) => [l.name, l])), routes: [], rules: [], nameservers: [] });
+
+describe('diffSnapshots (the rollback proof)', () => {
+  it('names a configured difference', () => {
+    assert.deepEqual(diffSnapshots(snapshot(link('br0', '02:00:00:00:00:01')), snapshot(link('br0', '02:00:00:00:00:02'))), ['link br0 mac: "02:00:00:00:00:01" -> "02:00:00:00:00:02"']);
+    assert.deepEqual(diffSnapshots(snapshot(link('br0', '02:00:00:00:00:01')), snapshot()), ['link br0 disappeared']);
+  });
+
+  it("leaves out OVS's datapath devices: ovs-vswitchd re-makes them with a new MAC, or drops them with the last bridge", () => {
+    for (const dev of ['ovs-netdev', 'ovs-system']) {
+      const type = dev === 'ovs-netdev' ? 'tun' : 'openvswitch';
+      assert.deepEqual(diffSnapshots(snapshot(link(dev, '02:00:00:00:00:01', type)), snapshot(link(dev, '02:00:00:00:00:02', type))), [], dev);
+      assert.deepEqual(diffSnapshots(snapshot(link(dev, '02:00:00:00:00:01', type)), snapshot()), [], dev);
+    }
+  });
+});
