@@ -20,11 +20,18 @@ export const ipInfo = z.object({
   ipv4defaultroute: z.boolean(),
 });
 
+/** A service curve as the request says it: m1, m2 in bit/s, d in microseconds. */
+const serviceCurve = z.object({ m1: z.number().optional(), d: z.number().optional(), m2: z.number() });
+/** A network's shaping, in the request's shape (VDSM's caps report it so). */
+const hostQos = z.object({ out: z.object({ ls: serviceCurve.optional(), ul: serviceCurve.optional(), rt: serviceCurve.optional() }) });
+/** A NIC's or bond's shaping, one entry per network on it (VDSM's `qos`; vlan -1: untagged). */
+const deviceQos = z.array(z.object({ hostQos, vlan: z.number() })).optional().describe('present only where the device shapes traffic');
+
 export const capabilities = z.object({
-  nics: z.record(z.string(), ipInfo.extend({ hwaddr: z.string(), mtu: z.number(), speed: z.number() })),
+  nics: z.record(z.string(), ipInfo.extend({ hwaddr: z.string(), mtu: z.number(), speed: z.number(), qos: deviceQos })),
   bondings: z.record(
     z.string(),
-    ipInfo.extend({ slaves: z.array(z.string()), opts: z.record(z.string(), z.string()), active_slave: z.string(), hwaddr: z.string(), mtu: z.number(), switch: switchName }),
+    ipInfo.extend({ slaves: z.array(z.string()), opts: z.record(z.string(), z.string()), active_slave: z.string(), hwaddr: z.string(), mtu: z.number(), switch: switchName, qos: deviceQos }),
   ),
   vlans: z.record(z.string(), ipInfo.extend({ iface: z.string(), vlanid: z.number(), mtu: z.number(), switch: switchName })),
   bridges: z.record(
@@ -42,6 +49,7 @@ export const capabilities = z.object({
       stp,
       mtu: z.number(),
       switch: switchName,
+      hostQos: hostQos.optional().describe('the shaping the host has for the network'),
     }),
   ),
   nameservers: z.array(z.string()),

@@ -49,6 +49,8 @@ export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, runni
     const stp = stpOf(n.bridge);
     // Each entry its own IpInfo: YAML would print arrays shared by two entries as an alias.
     caps.networks[n.name] = { ...ip(n.name, n.name), iface: n.name, bridged, southbound: sbDevice, vlanid: vid ?? null, ports: bridged && sbDevice ? [sbDevice] : [], stp, mtu, switch: 'ovs' };
+    const shaped = hostQosOf(snapshot, n);
+    if (shaped) caps.networks[n.name].hostQos = shaped;
     if (bridged) caps.bridges[n.name] = { ...ip(n.name, n.name), ports: sbDevice ? [sbDevice] : [], stp, opts: { multicast_snooping: n.bridge.mcastSnooping ? '1' : '0' }, mtu, switch: 'ovs' };
     if (sb && vid !== undefined) caps.vlans[sbDevice] = { ...ip(''), iface: sb, vlanid: vid, mtu, switch: 'ovs' };
   }

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { bridgeOptsFromInfo } from '../model/bridge-options.ts';
 import { BOND_DEFAULTS, bondOptionsFromInfo, formatBondOptions } from '../model/bond-options.ts';
 import { prefixToNetmask } from '../model/ip.ts';
-import { type Config, DEFAULT_MTU, southbound } from '../model/config.ts';
+import { type Config, DEFAULT_MTU, type HostQos, southbound } from '../model/config.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
 import { networkIface, vlanDeviceName } from '../plan/layout.ts';
 import type { Capabilities, InterfaceStats, IpInfo, Report, Status } from '../model/report.ts';
@@ -61,9 +61,57 @@ export function capabilities(snapshot: Snapshot, running: Config): Capabilities 
       mtu: link.mtu,
       switch: net.switch,
     };
+    const shaped = shapingOf(snapshot, net);
+    if (shaped) caps.networks[name].hostQos = shaped;
   }
   addOvsCapabilities(caps, snapshot, running, ip);
+  addDeviceQos(caps);
   return caps;
+}
+
+/**
+ * The shaping a legacy network has: its VLAN's class on the NIC or bond, or (untagged) the
+ * default class when the network asked for shaping — otherwise that class is only the share of
+ * traffic no network claims. In the request's shape, as VDSM reports it.
+ */
+function shapingOf(snapshot: Snapshot, net: Config['networks'][string]): HostQos | undefined {
+  const dev = southbound(net);
+  if (dev === undefined || !snapshot.qos || (net.vlan === undefined && !net.hostQos)) return undefined;
+  const cls = qosClassOf(snapshot.qos, dev, net.vlan);
+  return cls ? hostQosOfClass(cls) : undefined;
+}
+
+/** Each shaped network also under its NIC or bond, as VDSM's `qos` list: { hostQos, vlan } (-1: untagged). */
+function addDeviceQos(caps: Capabilities): void {
+  for (const net of Object.values(caps.networks)) {
+    if (!net.hostQos) continue;
+    const dev = net.vlanid === null ? net.southbound : net.southbound.slice(0, -`.${net.vlanid}`.length);
+    const entry = caps.nics[dev] ?? caps.bondings[dev];
+    if (!entry) continue;
+    (entry.qos ??= []).push({ hostQos: structuredClone(net.hostQos), vlan: net.vlanid ?? -1 });
+  }
+  for (const entry of [...Object.values(caps.nics), ...Object.values(caps.bondings)]) entry.qos?.sort((a, b) => a.vlan - b.vlan);
+}
+
+/**
+ * A legacy network's own MTU: its bridge's or VLAN device's. A bridgeless untagged network has
+ * no device of its own: its NIC or bond carries the largest MTU of the networks on it (the
+ * layout's rule), so when a VLAN sibling's device has that MTU, it is the sibling's, and the
+ * network's own is the running config's (no more than the device's). Re-applying then gives
+ * the device the same MTU, and removing the sibling lowers it again.
+ */
+function ownMtu(snapshot: Snapshot, running: Config, name: string, iface: Link): number {
+  const net = running.networks[name];
+  const sb = southbound(net);
+  if (net.bridged || net.vlan !== undefined || sb === undefined) return iface.mtu;
+  let siblings = 0;
+  for (const [other, n] of Object.entries(running.networks)) {
+    if (other === name || n.switch !== 'legacy' || southbound(n) !== sb) continue;
+    const dev = n.bridged ? other : n.vlan !== undefined ? vlanDeviceName(sb, n.vlan) : undefined;
+    const mtu = dev !== undefined ? snapshot.links[dev]?.mtu : undefined;
+    if (mtu !== undefined) siblings = Math.max(siblings, mtu);
+  }
+  return siblings >= iface.mtu ? Math.min(net.mtu, iface.mtu) : iface.mtu;
 }
 
 /** Mode plus every option that differs from the kernel's default (VDSM's habit). */
@@ -205,7 +253,7 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
     else if (lower?.kind === 'bond') entry.bonding = lower.name;
     const shaped = net.hostQos && lower && snapshot.qos ? qosClassOf(snapshot.qos, lower.name, entry.vlan as number | undefined) : undefined;
     if (shaped) entry.hostQos = hostQosOfClass(shaped);
-    entry.mtu = iface.mtu;
+    entry.mtu = ownMtu(snapshot, running, name, iface);
     Object.assign(entry, ipConfigOf(snapshot, name, iface, ipInfo(snapshot, iface.name, name), snapshot.nameservers));
     entry.switch = 'legacy';
     if (entry.mtu === DEFAULT_MTU) delete entry.mtu;
