@@ -79,6 +79,17 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
     await crashHook(change.steps, ovs, state.dir);
     const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir });
+    // The verification's read: what no step touched is as the plan read it, the rest is read
+    // again once the steps are done (its ip process starts now, while they run).
+    const verifying = readHost(ovs, {
+      stateDir: state.dir,
+      ipv6confDevs: change.ipv6confDevs,
+      known: { base: change.snapshot, ...untouched(change.steps) },
+      after: running.then((r) => {
+        if (r.error) throw r.error;
+      }),
+    });
+    verifying.catch(() => {}); // not read when the steps fail
     // The audit log: every change as the command that would do the same, one per line, with
     // why. Written while the kernel and ovs-vswitchd work (the journal, already on disk, is
     // what recovery relies on): for thousands of steps that is ~30 ms off the apply.
@@ -87,8 +98,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const [result] = await Promise.all([running, state.appendLog([`# ${journal.startedAt} apply ${journal.id} by pid ${process.pid}: ${change.steps.length} steps`, ...lines])]);
     lap('execute');
     if (result.error) return await fail(result.error, change.steps.slice(0, result.completed + 1));
-    // What no step touched is as the plan read it: only the rest is read again.
-    const after = await readHost(ovs, { stateDir: state.dir, ipv6confDevs: change.ipv6confDevs, known: { base: change.snapshot, ...untouched(change.steps) } });
+    const after = await verifying;
     const remaining = planAgainst(after, change.target);
     lap('verify');
     if (remaining.length) {

@@ -37,7 +37,7 @@ export async function withOvs<T>(fn: (ovs: OvsdbClient | undefined) => Promise<T
  * The host as it is now: the kernel's view, OVSDB's when a client is given, and netswitch's
  * running DHCP clients when its state dir is.
  */
-export function readHost(ovs?: OvsdbClient, options: Pick<ReadOptions, 'stats' | 'ipv6confDevs' | 'known'> & { stateDir?: string } = {}): Promise<Snapshot> {
+export function readHost(ovs?: OvsdbClient, options: Pick<ReadOptions, 'stats' | 'ipv6confDevs' | 'known' | 'after'> & { stateDir?: string } = {}): Promise<Snapshot> {
   const { stateDir, ...rest } = options;
   return readSnapshot({
     ...rest,

@@ -83,13 +83,27 @@ export interface ReadOptions {
    * read again: an apply verifying its steps re-reads what they touched (see Unread).
    */
   known?: Unread & { base: Snapshot };
+  /**
+   * Read the host once this settles (a verification, once the steps have run): the `ip`
+   * process starts now and gets its commands then, so its start-up costs nothing later.
+   */
+  after?: Promise<unknown>;
 }
 
 
 export async function readSnapshot(options: ReadOptions = {}): Promise<Snapshot> {
+  const { known, after } = options;
+  const stats = options.stats === true;
+  let kernel = known || after ? undefined : takeEarlyRead(stats);
+  if (after) {
+    // The ip process starts now and reads once `after` settles; everything else starts then.
+    const ip = readIp(stats, after);
+    ip.catch(() => {}); // awaited below, unless `after` fails first
+    await after;
+    kernel = startKernelRead(stats, known, ip);
+  }
+  kernel ??= startKernelRead(stats, known);
   const time = Date.now();
-  const { known } = options;
-  const kernel = (known ? undefined : takeEarlyRead(options.stats === true)) ?? startKernelRead(options.stats === true, known ?? {});
   const [{ links, routes, rules4 }, rules6, tc, nameservers, ovs, dhcp, ipv6conf] = await Promise.all([
     kernel.ip,
     known?.rules6 ? known.base.rules.filter((r) => r.family === 6) : kernel.rules6.then((rules) => rules.map((r) => toRule(r, 6))),
@@ -126,8 +140,8 @@ interface KernelRead {
 
 const NOT_READ = Promise.resolve({ foreign: {} });
 
-function startKernelRead(stats: boolean, skip: Unread = {}): KernelRead {
-  return { stats, ip: readIp(stats), rules6: skip.rules6 ? Promise.resolve([]) : readRules6(), tc: skip.shaping ? NOT_READ : readShaping() };
+function startKernelRead(stats: boolean, skip: Unread = {}, ip = readIp(stats)): KernelRead {
+  return { stats, ip, rules6: skip.rules6 ? Promise.resolve([]) : readRules6(), tc: skip.shaping ? NOT_READ : readShaping() };
 }
 
 /**
@@ -136,9 +150,10 @@ function startKernelRead(stats: boolean, skip: Unread = {}): KernelRead {
  * are listed without a family, so both come (see routeFamily); `rule show` comes last, as it
  * makes IPv4 the batch's family.
  */
-async function readIp(stats: boolean): Promise<{ links: IpLink[]; routes: IpRoute[]; rules4: IpRule[] }> {
+async function readIp(stats: boolean, after?: Promise<unknown>): Promise<{ links: IpLink[]; routes: IpRoute[]; rules4: IpRule[] }> {
   const argv = ['ip', '-d', ...(stats ? ['-s'] : []), '-json', '-batch', '-'];
-  const { stdout } = await run(argv, { input: 'addr show\nroute show table all\nrule show\n', bulk: true });
+  const commands = 'addr show\nroute show table all\nrule show\n';
+  const { stdout } = await run(argv, { input: after ? after.then(() => commands) : commands, bulk: true });
   const lines = stdout.split('\n').filter((l) => l !== '');
   if (lines.length !== 3) {
     throw new NetswitchError(ErrorCode.Command, `${describe(argv)}: expected 3 JSON lines (links, routes, rules), got ${lines.length}`, { context: { argv } });

@@ -9,9 +9,13 @@ import type { Readable, Writable } from 'node:stream';
 import { ErrorCode, NetswitchError } from '../model/errors.ts';
 
 export interface RunOptions {
-  /** Written to the program's stdin, which is then closed. */
-  input?: string;
-  /** Kill the program after this long (default 60 s). */
+  /**
+   * Written to the program's stdin, which is then closed. A promise starts the program now and
+   * gives it its input when that is known (a rejection closes stdin with nothing written): for
+   * a program that reads its commands from stdin, the start-up is then off the critical path.
+   */
+  input?: string | Promise<string>;
+  /** Kill the program after this long (default 60 s; from when its input is written). */
   timeoutMs?: number;
   /** Extra environment variables (merged over process.env). */
   env?: Record<string, string | undefined>;
@@ -48,10 +52,14 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const feed = (input: string) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.stdin.end(input);
+    };
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => {}); // the program may exit before reading its input
@@ -86,7 +94,8 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
         resolve(result);
       }
     });
-    child.stdin.end(options.input ?? '');
+    if (typeof options.input === 'object') options.input.then(feed, () => feed(''));
+    else feed(options.input ?? '');
   });
 }
 
