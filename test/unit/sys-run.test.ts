@@ -19,6 +19,23 @@ describe('run', () => {
     assert.equal((await run(['cat'], { input: 'line 1\nline 2\n' })).stdout, 'line 1\nline 2\n');
   });
 
+  test('stdin given later: the program starts now and reads what comes once the input is known', async () => {
+    const input = Promise.withResolvers<string>();
+    // The program notes when it started, then waits for its stdin.
+    const running = run(['sh', '-c', 'date +%s%N; cat'], { input: input.promise });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const given = BigInt(Date.now()) * 1_000_000n;
+    input.resolve('the commands\n');
+    const [started, rest] = (await running).stdout.split('\n', 2);
+    assert.ok(BigInt(started) < given, 'it started before its input was given');
+    assert.equal(rest, 'the commands');
+  });
+
+  test('stdin given later: a rejected input closes stdin with nothing written', async () => {
+    const r = run(['cat'], { input: Promise.reject(new Error('the steps failed')) });
+    assert.equal((await r).stdout, '');
+  });
+
   test('a failing program is an error that names the command and quotes its stderr', async () => {
     await assert.rejects(run(['sh', '-c', 'echo broken >&2; exit 3']), (e: unknown) => {
       assert.ok(isNetswitchError(e, ErrorCode.Command));
