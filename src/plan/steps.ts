@@ -43,14 +43,30 @@ export type LinuxStep =
 
 /**
  * The parts of the host steps cannot have changed (verification need not read them again):
- * the IPv6 rules without an IPv6 rule step; the shaping without a shaping step, an OVS step (OVS
- * makes and drops the qdiscs of its QoS rows) or a device deleted (its qdiscs go with it).
+ * the IPv6 rules without an IPv6 rule step; the shaping without a shaping step, an OVS step
+ * with a QoS row (OVS makes and drops the qdiscs of its QoS rows) or a device deleted (its
+ * qdiscs go with it).
  */
 export function untouched(steps: readonly Step[]): Unread {
   return {
     rules6: !steps.some((s) => (s.op === 'rule.add' || s.op === 'rule.del') && s.rule.family === 6),
-    shaping: !steps.some((s) => isQosStep(s) || isOvsStep(s) || s.op === 'link.del'),
+    shaping: !steps.some((s) => isQosStep(s) || (isOvsStep(s) && ovsShaping(s)) || s.op === 'link.del'),
   };
+}
+
+function ovsShaping(step: OvsStep): boolean {
+  switch (step.op) {
+    case 'ovs.qos.set':
+      return true;
+    case 'ovs.port.add':
+    case 'ovs.port.del':
+      return step.port.qos !== undefined;
+    case 'ovs.br.add':
+    case 'ovs.br.del':
+      return Object.values(step.bridge.ports).some((p) => p.qos !== undefined);
+    default:
+      return false;
+  }
 }
 
 export function invert(step: Step): Step {

@@ -18,9 +18,12 @@ describe('untouched: what verification need not read again', () => {
     assert.equal(untouched([{ op: 'rule.del', rule: { family: 6, priority: 32000, src: '2001:db8::/64', table: '100' } }]).rules6, false);
   });
 
-  it('a deleted device, an OVS step or a shaping step means reading the shaping', () => {
+  it('a deleted device, an OVS step with a QoS row or a shaping step means reading the shaping', () => {
+    const port = { name: 'eth0', interfaces: [{ name: 'eth0', type: '' as const }] };
     assert.equal(untouched([{ op: 'link.del', link: bridge }]).shaping, false);
-    assert.equal(untouched([{ op: 'ovs.port.del', bridge: 'br-eth0', port: { name: 'net1', interfaces: [{ name: 'net1', type: 'internal' }] } }]).shaping, false);
+    assert.equal(untouched([{ op: 'ovs.port.del', bridge: 'br-eth0', port: { ...port, qos: { type: 'linux-hfsc', queues: {} } } }]).shaping, false);
+    assert.equal(untouched([{ op: 'ovs.qos.set', port: 'eth0', from: { type: 'linux-hfsc', queues: {} } }]).shaping, false);
+    assert.equal(untouched([{ op: 'ovs.port.add', bridge: 'br-eth0', port }]).shaping, true, 'a port without QoS');
     assert.equal(untouched([{ op: 'tc.qdisc.del', dev: 'eth0', defaultClass: '1389:5000' }]).shaping, false);
   });
 });
