@@ -5,6 +5,7 @@ import { type Issue, invalid } from './errors.ts';
 import {
   bondAttrs,
   type BondAttrs,
+  boolOf,
   describeInput,
   isIpv6,
   networkAttrs,
@@ -68,7 +69,7 @@ export function canonicalizeLenient(input: unknown): { request: ChangeRequest; i
       const attrs = parse(networkAttrs, value, path, issues, failed);
       const net = attrs && canonicalNetwork(attrs, path, issues, failed);
       if (net) out.networks[name] = net;
-      if (net && attrs.stp === false) stpOff.push(name);
+      if (net && (attrs.stp ?? attrs.STP) === false) stpOff.push(name);
     }
   }
   issues.push(...stpOffBesideStp(out.networks, stpOff));
@@ -141,8 +142,7 @@ function entries(value: unknown, path: string, issues: Issue[]): [string, unknow
 /** `{ remove: true }`, alone: other fields beside it are refused (they would be ignored). */
 function isRemovalInput(value: unknown, path: string, issues: Issue[]): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  const remove = (value as Record<string, unknown>).remove;
-  if (remove !== true && remove !== 'true') return false;
+  if (boolOf((value as Record<string, unknown>).remove) !== true) return false;
   for (const key of Object.keys(value)) {
     if (key !== 'remove') issues.push({ path: `${path}.${key}`, message: `"${key}" beside remove: true`, hint: 'an entry with remove: true takes no other fields' });
   }
@@ -253,8 +253,12 @@ function canonicalNetwork(a: NetworkAttrs, path: string, issues: Issue[], failed
       issues.push({ path: `${path}.ipv6addr`, message: `"${ipv6addr}" is not an IPv6 address with prefix length`, hint: 'write it as address/prefix, e.g. 2001:db8::10/64' });
     } else ipv6addr = `${addr.toLowerCase()}/${Number(len)}`;
   }
+  const stp = vdsmStp(a, path, issues);
+  const sw = vdsmSwitch(a, path, issues);
+  const defaultRoute = vdsmDefaultRoute(a, path, issues);
   let bridgeOpts: Record<string, string> | undefined;
-  if (a.custom?.bridge_opts !== undefined) {
+  // An empty bridge_opts is none (VDSM skips it), so it asks nothing of an OVS bridge either.
+  if (a.custom?.bridge_opts !== undefined && a.custom.bridge_opts.trim() !== '') {
     bridgeOpts = {};
     for (const word of a.custom.bridge_opts.split(/\s+/).filter(Boolean)) {
       const m = /^([a-z_]+)=(\S+)$/.exec(word);
@@ -266,11 +270,11 @@ function canonicalNetwork(a: NetworkAttrs, path: string, issues: Issue[], failed
   if (issues.length > before) return undefined;
   const net: Network = {
     bridged: a.bridged ?? true,
-    stp: a.stp ?? false,
+    stp: stp ?? false,
     mtu: a.mtu ?? DEFAULT_MTU,
-    switch: a.switch ?? 'legacy',
+    switch: sw ?? 'legacy',
     bootproto: a.bootproto ?? 'none',
-    defaultRoute: a.defaultRoute ?? false,
+    defaultRoute: defaultRoute ?? false,
     ipv6autoconf: a.ipv6autoconf ?? false,
     dhcpv6: a.dhcpv6 ?? false,
     blockingdhcp: a.blockingdhcp ?? true, // absent: wait for the lease (netswitch never leaves a host cut off silently)
@@ -288,6 +292,41 @@ function canonicalNetwork(a: NetworkAttrs, path: string, issues: Issue[], failed
   if (a.multicastSnooping !== undefined) net.multicastSnooping = a.multicastSnooping;
   if (bridgeOpts !== undefined) net.bridgeOpts = bridgeOpts;
   return net;
+}
+
+/** stp, or VDSM's legacy key STP: both may be given only if they agree (VDSM would take stp silently). */
+function vdsmStp(a: NetworkAttrs, path: string, issues: Issue[]): Network['stp'] | undefined {
+  if (a.stp !== undefined && a.STP !== undefined && a.stp !== a.STP) {
+    issues.push({ path: `${path}.STP`, message: `STP: ${a.STP} contradicts stp: ${a.stp}`, hint: 'give stp alone (STP is its legacy spelling)' });
+  }
+  return a.stp ?? a.STP;
+}
+
+/**
+ * custom.ovs: true (the property of VDSM's old OVS hook) means switch: ovs, as VDSM's
+ * canonicalize reads it; false says nothing. Beside switch: legacy it is refused rather than
+ * letting one silently win.
+ */
+function vdsmSwitch(a: NetworkAttrs, path: string, issues: Issue[]): Network['switch'] | undefined {
+  if (a.custom?.ovs !== true) return a.switch;
+  if (a.switch === 'legacy') {
+    issues.push({ path: `${path}.custom.ovs`, message: 'custom.ovs: true contradicts switch: legacy', hint: 'drop custom.ovs (switch is its successor), or use switch: ovs' });
+  }
+  return 'ovs';
+}
+
+/**
+ * custom.default_route: deprecated in VDSM, which still honours it as defaultRoute (and logs a
+ * warning); so does netswitch. Beside a defaultRoute that says otherwise it is refused (VDSM
+ * would let the custom property win silently).
+ */
+function vdsmDefaultRoute(a: NetworkAttrs, path: string, issues: Issue[]): boolean | undefined {
+  const custom = a.custom?.default_route;
+  if (custom === undefined) return a.defaultRoute;
+  if (a.defaultRoute !== undefined && a.defaultRoute !== custom) {
+    issues.push({ path: `${path}.custom.default_route`, message: `custom.default_route: ${custom} contradicts defaultRoute: ${a.defaultRoute}`, hint: 'drop custom.default_route (deprecated) and keep defaultRoute' });
+  }
+  return custom;
 }
 
 function canonicalBond(a: BondAttrs, path: string, issues: Issue[]): Bond {

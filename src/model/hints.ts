@@ -4,7 +4,8 @@ const FIELD_HINTS: Record<string, string> = {
   bonding: 'name a bond of this request or of the host, e.g. bonding: bond0',
   vlan: 'use a VLAN id from 0 to 4094',
   bridged: 'use true (a VM network with a bridge) or false',
-  stp: 'use true (STP), false, or rstp (rapid spanning tree, switch: ovs only)',
+  stp: 'use true (STP), false, or rstp (rapid spanning tree, switch: ovs only); yes/no and on/off are taken too',
+  STP: 'use stp (STP is VDSM\'s legacy spelling of it): true, false, or rstp',
   mtu: 'use an MTU from 68 to 65535, e.g. 1500 or 9000',
   switch: 'use legacy (Linux bridge/bond/VLAN) or ovs',
   bootproto: 'use none (static or no address) or dhcp',
@@ -27,6 +28,8 @@ const FIELD_HINTS: Record<string, string> = {
   connectivityTimeout: 'use a number of seconds, e.g. 120',
   commitOnSuccess: 'use true or false',
   bridge_opts: 'write bridge options as key=value separated by spaces, e.g. "forward_delay=0"',
+  ovs: 'use switch: ovs (custom.ovs: "true" is the old spelling of it)',
+  default_route: 'use defaultRoute: true or false (custom.default_route is deprecated)',
   remove: 'use remove: true alone to remove the entry',
 };
 

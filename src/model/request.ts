@@ -1,7 +1,10 @@
 // The setup request as users send it (VDSM's setupNetworks format, STATE-FORMAT.md), as zod
 // schemas: one source for the TypeScript types, runtime validation and the JSON Schema.
-// The schemas accept what an oVirt engine sends unchanged: numbers may come as numeric
-// strings and booleans as "true"/"false". Cross-field and host-dependent rules live in
+// The schemas accept what an oVirt engine sends unchanged, in VDSM's spellings
+// (lib/vdsm/network/canonicalize.py): numbers may come as numeric strings, booleans as
+// "true"/"false" (any letter case) or "1"/"0" (VDSM's tobool), stp also as yes/no/on/off
+// (VDSM's stp_booleanize), and an empty vlan, ipaddr, netmask, prefix, gateway, ipv6addr or
+// ipv6gateway means the field is absent. Cross-field and host-dependent rules live in
 // src/validate; the schema only checks each field on its own.
 import { z } from 'zod';
 
@@ -18,17 +21,26 @@ export function describeInput(value: unknown): string {
 /** A type error that says what was expected and what came instead. */
 const expected = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${describeInput(issue.input)}` });
 
+/** An integer within [min, max], as the second stage of a number field. */
+function intRange(min: number, max: number) {
+  return z
+    .number()
+    .int(expected(`an integer from ${min} to ${max}`))
+    .min(min, `must be from ${min} to ${max}`)
+    .max(max, `must be from ${min} to ${max}`);
+}
+const digits = () => z.string().regex(/^-?\d+$/).transform(Number);
+
 /** An integer, or a string of digits (VDSM sends "100"), within [min, max]. */
 export function intField(min: number, max: number) {
+  return z.union([z.number(), digits()], expected('an integer')).pipe(intRange(min, max));
+}
+
+/** The same, or "" for no value at all (VDSM reads an empty vlan or prefix as none). */
+export function optionalIntField(min: number, max: number) {
   return z
-    .union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)], expected('an integer'))
-    .pipe(
-      z
-        .number()
-        .int(expected(`an integer from ${min} to ${max}`))
-        .min(min, `must be from ${min} to ${max}`)
-        .max(max, `must be from ${min} to ${max}`),
-    );
+    .union([z.number(), digits(), z.literal('').transform(() => undefined)], expected('an integer'))
+    .pipe(intRange(min, max).optional());
 }
 
 /** A number of seconds, fractions allowed, possibly as a string. */
@@ -38,14 +50,62 @@ function secondsField() {
     .pipe(z.number().positive('must be more than 0 seconds').max(86_400, 'must be at most 86400 seconds (a day)'));
 }
 
-/** true/false, or the strings "true"/"false" as VDSM's JSON-RPC sometimes sends them. */
+/**
+ * WORDS in any letter case, as a pattern JSON Schema can carry too (its patterns take no
+ * flags, so each letter is a class: [tT][rR][uU][eE]).
+ */
+function anyCase(words: readonly string[]): RegExp {
+  const caseless = (w: string) => [...w].map((c) => (c.toLowerCase() === c.toUpperCase() ? c : `[${c.toLowerCase()}${c.toUpperCase()}]`)).join('');
+  return new RegExp(`^(${words.map(caseless).join('|')})$`);
+}
+
+// VDSM's tobool: "true" in any case, or a number in a string ("1", "0"). A number itself is
+// not taken: tobool reads 1 as false (it calls .lower() on it), so no meaning is safe.
+const TRUE_WORDS = ['true', '1'];
+const FALSE_WORDS = ['false', '0'];
+const isTrueWord = (s: string) => TRUE_WORDS.includes(s.toLowerCase());
+
+/** true/false, or a string boolean as VDSM's JSON-RPC clients send it: "true"/"false" in any case, "1"/"0". */
 export const boolField = z
-  .union([z.boolean(), z.enum(['true', 'false', 'True', 'False']).transform((s) => s.toLowerCase() === 'true')], expected('true or false'))
+  .union([z.boolean(), z.string().regex(anyCase([...TRUE_WORDS, ...FALSE_WORDS])).transform(isTrueWord)], expected('true or false'))
   .pipe(z.boolean());
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** One boolean value, in any spelling boolField takes (remove: true marks a removal, remove: false does not). */
+function boolConst<B extends boolean>(b: B) {
+  return z.union([z.literal(b), z.string().regex(anyCase(b ? TRUE_WORDS : FALSE_WORDS)).transform((): B => b)], expected(String(b)));
+}
+
+/** VALUE as a boolean field reads it, or undefined if it is no boolean. */
+export function boolOf(value: unknown): boolean | undefined {
+  const r = boolField.safeParse(value);
+  return r.success ? r.data : undefined;
+}
+
+// VDSM's stp_booleanize: true/on/yes and false/off/no in any case; anything else (also "1"
+// and "0") it refuses, and so does netswitch. "rstp" is netswitch's (OVS rapid spanning tree).
+const STP_ON = ['true', 'on', 'yes'];
+const STP_OFF = ['false', 'off', 'no'];
+export const stpField = z
+  .union(
+    [z.boolean(), z.literal('rstp'), z.string().regex(anyCase([...STP_ON, ...STP_OFF])).transform((s) => STP_ON.includes(s.toLowerCase()))],
+    expected('true, false (or yes/no, on/off) or "rstp"'),
+  )
+  .describe('true (or "yes", "on"): spanning tree (STP); "rstp": rapid spanning tree, on Open vSwitch bridges only');
+
+const IPV4_WORDS = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}';
+const IPV4 = new RegExp(`^${IPV4_WORDS}$`);
 export const ipv4 = z.string().regex(IPV4, 'expected an IPv4 address like 192.0.2.10');
 export const ipv6 = z.string().refine(isIpv6, 'expected an IPv6 address like 2001:db8::10');
+
+/** "" is no value (VDSM checks these fields with `if address:`): the field reads as absent. */
+const absentIfEmpty = (s: string) => (s === '' ? undefined : s);
+/** An IPv4 address, or "" for none. */
+export const optionalIpv4 = z.string().regex(new RegExp(`^(${IPV4_WORDS})?$`), 'expected an IPv4 address like 192.0.2.10').transform(absentIfEmpty);
+/** An IPv6 address, or "" for none. */
+export const optionalIpv6 = z
+  .string()
+  .refine((s) => s === '' || isIpv6(s), 'expected an IPv6 address like 2001:db8::10')
+  .transform(absentIfEmpty);
 export const ipAddress = z.string().refine((s) => IPV4.test(s) || isIpv6(s), 'expected an IPv4 or IPv6 address');
 export const macAddress = z
   .string()
@@ -105,38 +165,46 @@ export const nicName = z
 export const networkAttrs = z.strictObject({
   nic: nicName.optional(),
   bonding: bondName.optional(),
-  vlan: intField(0, 4094).optional(),
+  vlan: optionalIntField(0, 4094).optional(),
   bridged: boolField.optional(),
-  stp: z.union([z.literal('rstp'), boolField], expected('true, false or "rstp"')).optional().describe('true: spanning tree (STP); "rstp": rapid spanning tree, on Open vSwitch bridges only'),
+  stp: stpField.optional(),
+  STP: stpField.optional().describe('VDSM\'s legacy spelling of stp (give one of them)'),
   mtu: intField(68, 65535).optional(),
   switch: switchType.optional(),
   bootproto: z.enum(['none', 'dhcp']).optional(),
-  ipaddr: ipv4.optional(),
-  netmask: ipv4.optional(),
-  prefix: intField(0, 32).optional(),
-  gateway: ipv4.optional(),
+  ipaddr: optionalIpv4.optional(),
+  netmask: optionalIpv4.optional(),
+  prefix: optionalIntField(0, 32).optional(),
+  gateway: optionalIpv4.optional(),
   defaultRoute: boolField.optional(),
   nameservers: z.array(ipAddress).optional(),
-  ipv6addr: z.string().optional(),
-  ipv6gateway: ipv6.optional(),
+  ipv6addr: z.string().transform(absentIfEmpty).optional(),
+  ipv6gateway: optionalIpv6.optional(),
   ipv6autoconf: boolField.optional(),
   dhcpv6: boolField.optional(),
   hostQos: hostQos.optional(),
   multicastSnooping: boolField.optional(),
-  custom: z.strictObject({ bridge_opts: z.string().optional() }).optional(),
+  // VDSM's custom properties (a map of strings): the ones VDSM itself reads.
+  custom: z
+    .strictObject({
+      bridge_opts: z.string().optional().describe('Linux bridge options, key=value separated by spaces (sysfs names); switch: legacy only'),
+      ovs: boolField.optional().describe('true: switch: ovs (the property of VDSM\'s old OVS hook); false says nothing'),
+      default_route: boolField.optional().describe('deprecated in VDSM: the same as defaultRoute'),
+    })
+    .optional(),
   blockingdhcp: boolField.optional(),
-  remove: z.literal(false).optional(),
+  remove: boolConst(false).optional(),
 });
 export type NetworkAttrs = z.infer<typeof networkAttrs>;
 
-const removal = z.strictObject({ remove: z.union([z.literal(true), z.literal('true')]) });
+const removal = z.strictObject({ remove: boolConst(true) });
 
 export const bondAttrs = z.strictObject({
   nics: z.array(nicName),
   options: z.string().optional(),
   switch: switchType.optional(),
   hwaddr: macAddress.optional(),
-  remove: z.literal(false).optional(),
+  remove: boolConst(false).optional(),
 });
 export type BondAttrs = z.infer<typeof bondAttrs>;
 

@@ -1,13 +1,16 @@
 // The OVS networks of one NIC or bond share its OVS bridge: what is a bridge setting there
 // (the spanning tree protocol, multicast snooping) must not be asked two ways, and OVS treats
 // VLAN tag 0 as untagged, so a VLAN 0 network would share the untagged network's segment.
+// custom.bridge_opts are Linux bridge (sysfs) options: refused on OVS, never dropped.
 import { type Config, type Network, southbound } from '../model/config.ts';
 import type { Issue } from '../model/errors.ts';
 
+/** `named`: the networks the request names (a running network is not refused again). */
 export function ovsBridgeIssues(config: Config, named?: ReadonlySet<string>): Issue[] {
   const issues: Issue[] = [];
   const bridges = new Map<string, [string, Network][]>();
   for (const [name, net] of Object.entries(config.networks)) {
+    if (net.switch === 'ovs' && net.bridgeOpts && (!named || named.has(name))) issues.push(bridgeOptsOnOvs(name, net.bridgeOpts));
     const sb = southbound(net);
     if (net.switch !== 'ovs' || sb === undefined) continue;
     bridges.set(sb, [...(bridges.get(sb) ?? []), [name, net]]);
@@ -49,4 +52,21 @@ export function ovsBridgeIssues(config: Config, named?: ReadonlySet<string>): Is
     }
   }
   return issues;
+}
+
+/**
+ * Where a Linux bridge option has a counterpart in the request (stp, multicastSnooping) the hint
+ * names it. The rest (timers, priorities, multicast_router, group_addr, ...) are not mapped: OVS's
+ * STP/RSTP timers and priorities are per-bridge other_config keys with other units and ranges,
+ * and the networks of one NIC share one OVS bridge, so a per-network option has no clean home.
+ */
+function bridgeOptsOnOvs(name: string, opts: Readonly<Record<string, string>>): Issue {
+  const keys = Object.keys(opts);
+  const fields: Record<string, string> = { stp_state: 'stp: true|false|rstp', multicast_snooping: 'multicastSnooping: true|false' };
+  const instead = keys.filter((k) => k in fields).map((k) => `${k} -> ${fields[k]}`);
+  return {
+    path: `networks.${name}.custom.bridge_opts`,
+    message: `custom.bridge_opts (${keys.join(', ')}) are Linux bridge options, and network ${name} is on Open vSwitch, which would not apply them`,
+    hint: `drop custom.bridge_opts${instead.length ? ` and use the network's own fields (${instead.join('; ')})` : ''}, or use switch: legacy`,
+  };
 }

@@ -17,11 +17,11 @@ const PREFIX = 'to';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-/** examples/setup.yaml's networks, on the switch SWITCH. */
+/** examples/setup.yaml's networks, on the switch SWITCH (bridge_opts are Linux bridge options: refused on OVS). */
 const setup = (sw: 'legacy' | 'ovs') => `
 networks:
   ovirtmgmt: { switch: ${sw}, nic: eth0, ipaddr: 192.0.2.10, netmask: 255.255.255.0, gateway: 192.0.2.1, defaultRoute: true }
-  vmnet: { switch: ${sw}, nic: eth1, bridged: true, custom: { bridge_opts: "forward_delay=0" } }
+  vmnet: { switch: ${sw}, nic: eth1, bridged: true${sw === 'legacy' ? ', custom: { bridge_opts: "forward_delay=0" }' : ''} }
   storage: { switch: ${sw}, nic: eth2, bridged: false, mtu: 9000, ipaddr: 198.51.100.10, prefix: 24 }
 `;
 

@@ -181,9 +181,9 @@ describe('canonicalizeRequest: refusals', () => {
     assert.deepEqual(pathsOf({ networks: { net1: { custom: { bridge_opt: 'x' } } } }), ['networks.net1.custom.bridge_opt']);
     assert.deepEqual(pathsOf({ bondings: { bond0: { nics: ['eth1'], mode: '4' } } }), ['bondings.bond0.mode']);
     assert.deepEqual(pathsOf({ options: { timeout: 5 } }), ['options.timeout']);
-    const [issue] = issuesOf({ networks: { net1: { STP: 'false' } } });
-    assert.equal(issue.message, 'unknown field "STP"');
-    assert.match(issue.hint, /"STP"/);
+    const [issue] = issuesOf({ networks: { net1: { Stp: 'false' } } });
+    assert.equal(issue.message, 'unknown field "Stp"');
+    assert.match(issue.hint, /"Stp"/);
   });
   it('reports an unknown field together with the other problems of the same entry', () => {
     assert.deepEqual(pathsOf({ networks: { n: { vlan: 'abc', foo: 1 } } }).sort(), ['networks.n.foo', 'networks.n.vlan']);

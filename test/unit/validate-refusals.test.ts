@@ -218,7 +218,7 @@ describe('schema messages say what was expected and what was given', () => {
     assert.equal(by['networks.n.bridged'], 'expected true or false, got "no"');
     assert.equal(by['networks.n.nic'], 'expected a string, got 5');
     assert.equal(by['networks.n.switch'], 'expected one of legacy, ovs, got "linux"');
-    assert.equal(by['networks.n.stp'], 'expected true, false or "rstp", got "mstp"');
+    assert.equal(by['networks.n.stp'], 'expected true, false (or yes/no, on/off) or "rstp", got "mstp"');
     assert.equal(by['networks.n.ipaddr'], 'expected an IPv4 address like 192.0.2.10, got "1.2.3"');
     assert.ok(issues.every((i) => i.hint.length > 10));
     const more = Object.fromEntries(schemaIssues({ networks: { n: { vlan: 1.5, nameservers: 'x' } }, bondings: { bond0: { options: 'mode=1' } }, options: { connectivityTimeout: 'soon' } }).map((i) => [i.path, i.message]));
