@@ -25,7 +25,8 @@ export function dhcpTimeout(): number {
 
 function files(stateDir: string, c: Pick<DhcpClient, 'dev' | 'family'>) {
   const base = join(stateDir, 'dhcp', `${c.dev}.${c.family}`);
-  return { lease: `${base}.lease`, pid: `${base}.pid`, conf: `${base}.conf`, params: `${base}.json` };
+  // nameservers: the script's own (dhclient-script set_nameservers), for the union it writes.
+  return { lease: `${base}.lease`, pid: `${base}.pid`, conf: `${base}.conf`, params: `${base}.json`, nameservers: `${base}.nameservers` };
 }
 
 /**
@@ -39,9 +40,12 @@ export async function startDhcp(stateDir: string, c: DhcpClient): Promise<void> 
   // dhclient.conf: how long to try; what to ask for is dhclient's default set.
   await writeFile(f.conf, `timeout ${timeout};\nretry 60;\ninitial-interval 1;\n`);
   await writeFile(f.params, JSON.stringify(c));
+  // Servers a client of this interface and family left behind (killed, or before a reboot) are
+  // not this one's.
+  await rm(f.nameservers, { force: true });
   if (c.family === 6) await linkLocalReady(c.dev, timeout);
   const background = c.wait === false;
-  const argv = ['dhclient', `-${c.family}`, background ? '-nw' : '-1', '-cf', f.conf, '-sf', SCRIPT, '-lf', f.lease, '-pf', f.pid, ...scriptEnv(c), c.dev];
+  const argv = ['dhclient', `-${c.family}`, background ? '-nw' : '-1', '-cf', f.conf, '-sf', SCRIPT, '-lf', f.lease, '-pf', f.pid, ...scriptEnv(stateDir, c), c.dev];
   const r = await run(argv, { check: false, timeoutMs: (timeout + 15) * 1000 });
   // In the background, the daemon writes its pid file just after the command returns.
   if (r.code === 0 && background && !(await pidFileWithin(f.pid, 5000))) {
@@ -81,8 +85,9 @@ async function linkLocalReady(dev: string, timeoutS: number): Promise<void> {
 }
 
 /** What the script needs to know, passed with -e (dhclient gives its script no other environment). */
-function scriptEnv(c: DhcpClient): string[] {
+function scriptEnv(stateDir: string, c: DhcpClient): string[] {
   return [
+    ['NETSWITCH_DHCP_DIR', join(stateDir, 'dhcp')],
     ['NETSWITCH_DEFAULT_ROUTE', c.defaultRoute ? '1' : '0'],
     ['NETSWITCH_TABLE', c.table],
     ['NETSWITCH_RULE_PRIORITY', String(DHCP_RULE_PRIORITY)],
@@ -97,11 +102,13 @@ function scriptEnv(c: DhcpClient): string[] {
 export async function stopDhcp(stateDir: string, c: DhcpClient): Promise<void> {
   const f = files(stateDir, c);
   if (isRunning(f.pid)) {
-    await run(['dhclient', `-${c.family}`, '-x', '-sf', SCRIPT, '-pf', f.pid, '-lf', f.lease, ...scriptEnv(c), c.dev], { check: false, timeoutMs: 15_000 });
+    await run(['dhclient', `-${c.family}`, '-x', '-sf', SCRIPT, '-pf', f.pid, '-lf', f.lease, ...scriptEnv(stateDir, c), c.dev], { check: false, timeoutMs: 15_000 });
   }
   // The lease file stays: it holds the client's DUID, so a client started again (a rollback)
   // is the same client to the server and gets the same address back.
-  await Promise.all([f.pid, f.conf, f.params].map((file) => rm(file, { force: true })));
+  // (The stopping client's script took its nameservers out of resolv.conf and removed its
+  // nameserver file; one left by a client that died is removed here.)
+  await Promise.all([f.pid, f.conf, f.params, f.nameservers].map((file) => rm(file, { force: true })));
 }
 
 /** The clients of ours that run now. */

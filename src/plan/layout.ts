@@ -4,7 +4,7 @@
 import { DEFAULT_MTU, type Config, type Network, southbound } from '../model/config.ts';
 import { BRIDGE_DEFAULTS, bridgeOptsFromInfo, isSettableBridgeOption } from '../model/bridge-options.ts';
 import { BOND_DEFAULTS, bondOptionsFromInfo } from '../model/bond-options.ts';
-import type { DhcpClient, Ipv6Conf, Link, Snapshot } from '../model/snapshot.ts';
+import type { Address, DhcpClient, Ipv6Conf, Link, Snapshot } from '../model/snapshot.ts';
 import { ipv4Subnet, ipv6Subnet } from '../model/ip.ts';
 
 /** 'ovs': an OVS internal port — made by the OVS switch; here only its admin state and IP. */
@@ -28,6 +28,11 @@ export interface LinkSpec {
   mac?: string;
   /** A network's device: whether it takes IPv6 router advertisements and autoconfigures. */
   ipv6conf?: Ipv6Conf;
+  /**
+   * Read from the host only: the addresses IPv6 autoconfiguration made (dynamic, global, and
+   * not a DHCPv6 lease's /128). The kernel keeps them until they expire when autoconf goes off.
+   */
+  autoconfAddresses?: string[];
 }
 
 export interface RouteSpec {
@@ -296,6 +301,8 @@ export function specFromLink(link: Link): LinkSpec {
     mac: link.mac,
   };
   if (link.master !== undefined) spec.master = link.master;
+  const slaac = link.addresses.filter(isAutoconfAddress).map((a) => a.cidr);
+  if (slaac.length) spec.autoconfAddresses = slaac.sort();
   if (kind === 'bridge') {
     const opts = bridgeOptsFromInfo(link.info);
     spec.bridgeOpts = Object.fromEntries(Object.entries(opts).filter(([k]) => isSettableBridgeOption(k)));
@@ -303,4 +310,9 @@ export function specFromLink(link: Link): LinkSpec {
   if (kind === 'bond') spec.bondOptions = bondOptionsFromInfo(link.info);
   if (kind === 'vlan' && link.link !== undefined && link.vlanId !== undefined) spec.vlan = { link: link.link, id: link.vlanId };
   return spec;
+}
+
+/** SLAAC's (or a privacy address): dynamic and global; a DHCPv6 lease's is a /128 (dhclient-script). */
+export function isAutoconfAddress(a: Address): boolean {
+  return a.family === 6 && a.dynamic && a.scope === 'global' && !a.cidr.endsWith('/128');
 }

@@ -210,6 +210,14 @@ export function planLinuxPhases(
       if (to !== undefined && to !== from) steps.push({ op: 'sysctl.set', dev: d.name, key, from, to });
     }
   }
+  // The addresses autoconfiguration made on a device that no longer autoconfigures: the kernel
+  // keeps them until they expire, so they go explicitly, after the sysctls (no router
+  // advertisement makes them again). The undo adds them back (without their lifetimes).
+  for (const d of Object.values(want)) {
+    const off = d.ipv6conf?.autoconf === '0' || d.ipv6conf?.accept_ra === '0';
+    if (!off || !survives(d.name)) continue;
+    for (const cidr of cur[d.name].autoconfAddresses ?? []) if (!d.addresses.includes(cidr)) steps.push({ op: 'addr.del', dev: d.name, cidr });
+  }
   // 6. Up, lower devices first.
   for (const d of Object.values(want).sort((x, y) => LEVEL[x.kind] - LEVEL[y.kind] || compareNames(x.name, y.name))) {
     if (d.up === undefined || isUp.get(d.name) === d.up) continue;

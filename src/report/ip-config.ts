@@ -25,6 +25,7 @@ export function ipConfigOf(snapshot: Snapshot, network: string, link: Link | und
   if (info.ipv6autoconf) entry.ipv6autoconf = true;
   if (info.dhcpv6) entry.dhcpv6 = true;
   entry.defaultRoute = mainGateway(snapshot, dev, 4, true) !== '' || mainGateway(snapshot, dev, 6, true) !== '';
-  if (entry.defaultRoute && nameservers.length) entry.nameservers = [...nameservers];
+  // A DHCPv4 network's nameservers come with its lease (a request's are not used then).
+  if (entry.defaultRoute && nameservers.length && !info.dhcpv4) entry.nameservers = [...nameservers];
   return entry;
 }
