@@ -143,6 +143,12 @@ describe('OVS host QoS: linux-hfsc QoS and Queue rows, a flow per shaped network
     assert.deepEqual(nets.vm_100.hostQos, { out: { ls: { m2: 20 } } });
     assert.deepEqual(nets.stor.hostQos, { out: { rt: { m2: 1_000_000 }, ul: { m2: 5_000_000 } } });
     assert.equal(nets.plain.hostQos, undefined);
+    // capabilities say the same, per network and per NIC/bond (VDSM's `qos` list)
+    const caps = show.capabilities;
+    for (const name of ['mgmt', 'vm_100', 'stor']) assert.deepEqual(caps.networks[name].hostQos, nets[name].hostQos, name);
+    assert.equal(caps.networks.plain.hostQos, undefined);
+    assert.deepEqual(caps.nics.eth0.qos, [{ hostQos: nets.mgmt.hostQos, vlan: -1 }, { hostQos: nets.vm_100.hostQos, vlan: 100 }]);
+    assert.deepEqual(caps.bondings.bond0.qos, [{ hostQos: nets.stor.hostQos, vlan: 0 }]);
   });
 
   test('flows ovs-vswitchd lost (as after its restart) are planned back, alone, and re-added; the report tells meanwhile', async () => {
@@ -150,6 +156,7 @@ describe('OVS host QoS: linux-hfsc QoS and Queue rows, a flow per shaped network
     assert.equal(r.code, 0, r.stderr);
     const show = JSON.parse((await h.cli(['-o', 'json', 'show'])).stdout);
     assert.equal(show.kernel_config.networks.mgmt.hostQos, undefined, 'a queue no flow sends to shapes nothing');
+    assert.equal(show.capabilities.networks.mgmt.hostQos, undefined);
     const steps = await planSteps(h, SETUP);
     assert.deepEqual(steps.map((s) => s.commands[0]), [
       `ovs-ofctl add-flow br-eth0 'cookie=0x6e73770000000064,priority=100,in_port="vm_100",actions=set_queue:100,NORMAL'`,
