@@ -3,7 +3,7 @@
 import type { Config } from '../model/config.ts';
 import { ErrorCode, NetswitchError, isNetswitchError } from '../model/errors.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
-import { announceAddresses } from '../ip/announce.ts';
+import { startAnnouncer } from '../ip/announce.ts';
 import { type Step, describeStep, untouched } from '../plan/steps.ts';
 import { silentLog } from '../sys/log.ts';
 import { runPlan } from './execute.ts';
@@ -79,6 +79,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
     await crashHook(change.steps, ovs, state.dir);
     const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir });
+    const announcer = startAnnouncer(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));
     // The verification's read: what no step touched is as the plan read it, the rest is read
     // again once the steps are done (its ip process starts now, while they run).
     const verifying = readHost(ovs, {
@@ -104,7 +105,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     if (remaining.length) {
       return await fail(new NetswitchError(ErrorCode.Host, `verification failed: the host does not have what was applied (${remaining.map(describeStep).join('; ')})`), change.steps);
     }
-    announceAddresses(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));
+    announcer.announce();
 
     const timeoutMs = (options.timeout ?? change.request.options.connectivityTimeout) * 1000;
     if (probes.length) {

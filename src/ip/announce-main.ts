@@ -1,4 +1,7 @@
-// The detached announcer process (see announce.ts): `node announce-main.ts '<JSON list>'`.
+// The detached announcer process (see announce.ts): its list of addresses comes as JSON on
+// stdin; nothing (the apply did not keep them) means nothing to announce.
+import { text } from 'node:stream/consumers';
 import { type Announcement, announceAll } from './announce.ts';
 
-if (process.argv[2]) await announceAll(JSON.parse(process.argv[2]) as Announcement[]);
+const input = await text(process.stdin);
+if (input.trim()) await announceAll(JSON.parse(input) as Announcement[]);

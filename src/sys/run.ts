@@ -5,6 +5,7 @@ import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { ErrorCode, NetswitchError } from '../model/errors.ts';
 
@@ -157,3 +158,25 @@ export function launch(argv: readonly string[]): void {
   child.on('error', () => {});
   child.unref();
 }
+
+/**
+ * launch, with stdin: the program starts now (detached) and waits for its input, which
+ * `feed` writes and closes. Until then the pipe does not keep netswitch running: if it exits
+ * first, the program reads end-of-file with nothing written.
+ */
+export function launchFed(argv: readonly string[]): { feed(input: string): void } {
+  const [file, ...args] = argv;
+  const child = spawn(file, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.on('error', () => {});
+  const stdin = child.stdin as Socket;
+  stdin.on('error', () => {});
+  child.unref();
+  stdin.unref();
+  return {
+    feed(input: string) {
+      stdin.ref(); // kept running until the input is written
+      stdin.end(input);
+    },
+  };
+}
+
