@@ -93,6 +93,11 @@ export function parseBondOptions(text: string | undefined): {
       continue;
     }
     const check = BOND_OPTIONS[key];
+    if (key === 'active_slave') {
+      // sysfs has it, but it is the bond's state (which slave carries the traffic now), not a setting.
+      problems.push({ option: key, message: 'active_slave is not a setting: the bond picks its active slave itself (show reports it)', hint: 'to prefer a slave, use primary=NIC (modes active-backup, balance-tlb, balance-alb)' });
+      continue;
+    }
     if (!check) {
       problems.push({ option: key, message: `unknown bonding option "${key}"`, hint: `use one of the kernel's bonding options: ${Object.keys(BOND_OPTIONS).join(', ')}` });
       continue;
@@ -105,6 +110,10 @@ export function parseBondOptions(text: string | undefined): {
     options[key] = normalizeBondValue(key, value);
   }
   options.mode ??= DEFAULT_BOND_MODE;
+  const { num_grat_arp: grat, num_unsol_na: unsol } = options;
+  if (grat !== undefined && unsol !== undefined && grat !== unsol) {
+    problems.push({ option: 'num_unsol_na', message: `num_grat_arp=${grat} and num_unsol_na=${unsol} disagree: the kernel has one setting for both (peer notifications)`, hint: 'give one of them, or both with the same value' });
+  }
   for (const key of Object.keys(options)) {
     if (!bondOptionFitsMode(key, options.mode)) {
       problems.push({ option: key, message: `bonding option ${key} is not supported in mode ${options.mode} (only in ${BOND_MODE_ONLY[key].join(', ')})`, hint: `drop ${key}, or use a mode that has it` });
@@ -151,7 +160,10 @@ export function bondOptionFitsMode(key: string, mode: string): boolean {
   return only === undefined || (only as readonly string[]).includes(mode);
 }
 
-/** The kernel's defaults: what an option returns to when a request stops setting it. */
+/**
+ * The kernel's defaults: what an option returns to when a request stops setting it. '' is
+ * "none": no primary slave, no ARP targets (ip leaves such an option out of its output).
+ */
 export const BOND_DEFAULTS: Record<string, string> = {
   miimon: '0',
   updelay: '0',
@@ -161,7 +173,9 @@ export const BOND_DEFAULTS: Record<string, string> = {
   arp_interval: '0',
   arp_validate: 'none',
   arp_all_targets: 'any',
+  arp_ip_target: '',
   arp_missed_max: '2',
+  primary: '',
   primary_reselect: 'always',
   fail_over_mac: 'none',
   xmit_hash_policy: 'layer2',
@@ -185,6 +199,7 @@ const BOND_JSON_KEYS: Record<string, string> = {
   lacp_rate: 'ad_lacp_rate',
   num_grat_arp: 'num_peer_notif',
   num_unsol_na: 'num_peer_notif',
+  peer_notif_delay: 'peer_notify_delay',
 };
 
 /** Options whose value the kernel reports by name even when set by number. */
@@ -205,15 +220,72 @@ export function normalizeBondValue(key: string, value: string): string {
   return names && /^\d$/.test(value) && Number(value) < names.length ? names[Number(value)] : value;
 }
 
-/** info_data (ip -d -json) -> sysfs-named bond options, as strings. */
+/**
+ * info_data (ip -d -json) -> sysfs-named bond options, as strings: every option of the bond's
+ * mode, at its default where ip leaves it out or prints null (no primary, no ARP targets,
+ * arp_validate none; an option this kernel does not have). Options of other modes are left out:
+ * the kernel keeps their values but refuses them, so no request could say them back.
+ */
 export function bondOptionsFromInfo(info: Readonly<Record<string, unknown>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of ['mode', ...Object.keys(BOND_DEFAULTS), 'primary', 'arp_ip_target', 'ad_actor_system']) {
+  const mode = normalizeBondValue('mode', String(info.mode ?? DEFAULT_BOND_MODE));
+  const out: Record<string, string> = { mode };
+  for (const [key, fallback] of Object.entries(BOND_DEFAULTS)) {
+    if (!bondOptionFitsMode(key, mode)) continue;
     const value = info[BOND_JSON_KEYS[key] ?? key];
-    // ip reports options that do not apply to the bond's mode as null
-    if (value === undefined || value === null || value === '') continue;
-    out[key] = Array.isArray(value) ? value.join(',') : String(value);
+    out[key] = value === undefined || value === null ? fallback : Array.isArray(value) ? value.join(',') : String(value);
   }
   return out;
 }
 
+/** Mode plus the options that differ from the kernel's defaults: what a request would say (VDSM's form). */
+export function bondOptionsSet(options: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(options).filter(([k, v]) => k === 'mode' || (BOND_DEFAULTS[k] !== undefined && !sameBondValue(BOND_DEFAULTS[k], v))));
+}
+
+/**
+ * Options as `ip link ... type bond` takes them: peer_notif_delay (sysfs) is ip's
+ * peer_notify_delay, and num_unsol_na is num_grat_arp (one kernel setting, two names). A
+ * layout's bond options are in these names, so that steps pass them to ip as they are.
+ */
+export function ipBondOptions(options: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'num_unsol_na') out.num_grat_arp ??= value;
+    else out[IP_NAMES[key] ?? key] = value;
+  }
+  return out;
+}
+
+const IP_NAMES: Record<string, string> = { peer_notif_delay: 'peer_notify_delay' };
+const IP_DEFAULTS: Record<string, string> = ipBondOptions(BOND_DEFAULTS);
+
+/** Two spellings of one value: 100 and 0100, or a MAC in either case ('' is not 0: it is "none"). */
+export function sameBondValue(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return BigInt(a) === BigInt(b);
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * What `bond.set` must change on a bond that has `have` (read from the host) so that it has
+ * `want` (a request's options), both in ip's names (ipBondOptions). An option either side does
+ * not name is at the kernel's default there: the host really matches only when every option of
+ * the mode is as asked or, when not asked, at its default. Mode and ovs: options are not the
+ * kernel's to set here.
+ */
+export function bondOptionChanges(have: Readonly<Record<string, string>>, want: Readonly<Record<string, string>>): { from: Record<string, string>; to: Record<string, string> } {
+  const from: Record<string, string> = {};
+  const to: Record<string, string> = {};
+  const mode = want.mode ?? have.mode ?? DEFAULT_BOND_MODE;
+  for (const key of new Set([...Object.keys(want), ...Object.keys(have)])) {
+    if (key === 'mode' || key.startsWith('ovs:')) continue;
+    // An option of another mode the host still holds (the kernel keeps it, and refuses a change).
+    if (!(key in want) && !bondOptionFitsMode(key, mode)) continue;
+    const w = want[key] ?? IP_DEFAULTS[key];
+    const h = have[key] ?? IP_DEFAULTS[key];
+    if (w === undefined || (h !== undefined && sameBondValue(h, w))) continue;
+    to[key] = w;
+    from[key] = h ?? '';
+  }
+  return { from, to };
+}

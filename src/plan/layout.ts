@@ -3,7 +3,7 @@
 // roles swapped is how verification works (a verified apply re-plans to nothing).
 import { DEFAULT_MTU, type Config, type Network, southbound } from '../model/config.ts';
 import { BRIDGE_DEFAULTS, bridgeOptsFromInfo, isSettableBridgeOption } from '../model/bridge-options.ts';
-import { BOND_DEFAULTS, bondOptionsFromInfo } from '../model/bond-options.ts';
+import { bondOptionsFromInfo, bondOptionsSet, ipBondOptions } from '../model/bond-options.ts';
 import type { Address, DhcpClient, Ipv6Conf, Link, Snapshot } from '../model/snapshot.ts';
 import { ipv4Subnet, ipv6Subnet } from '../model/ip.ts';
 
@@ -21,8 +21,14 @@ export interface LinkSpec {
   addresses: string[];
   /** Bridges: sysfs-named options this layout cares about. */
   bridgeOpts?: Record<string, string>;
-  /** Bonds: kernel options, mode always present. */
+  /**
+   * Bonds: kernel options in ip's names (ipBondOptions), mode always present. From a config, the
+   * options the request sets; from the host, those away from their defaults. Any other is at the
+   * kernel's default (bondOptionChanges compares every option of the mode).
+   */
   bondOptions?: Record<string, string>;
+  /** Bonds read from the host: the slave that carries the traffic now (active-backup, tlb, alb). */
+  activeSlave?: string;
   vlan?: { link: string; id: number };
   /** Set at creation: a bond's hwaddr, or the MAC a deleted device had (so undo restores it). */
   mac?: string;
@@ -111,8 +117,8 @@ export function networkIface(name: string, net: Network): string | undefined {
 
 /**
  * The Linux layout of the config's legacy-switch networks and bonds. `previous` (the running
- * config) tells which NICs are freed by the change, and which bridge/bond options were set
- * before and are now dropped (they go back to the kernel's defaults).
+ * config) tells which NICs are freed by the change, and which bridge options were set before
+ * and are now dropped (they go back to the kernel's defaults).
  */
 export function layoutOf(config: Config, previous: Config): Layout {
   const links: Record<string, LinkSpec> = {};
@@ -126,8 +132,9 @@ export function layoutOf(config: Config, previous: Config): Layout {
   for (const [name, bond] of Object.entries(config.bondings)) {
     if (bond.switch !== 'legacy') continue;
     const spec = ensure(name, 'bond');
-    const before = previous.bondings[name];
-    spec.bondOptions = { ...droppedDefaults(before?.options, bond.options, BOND_DEFAULTS), ...bond.options };
+    // Options the previous config set and this one does not are back at the kernel's default:
+    // the planner compares every option of the mode, so nothing needs saying here.
+    spec.bondOptions = ipBondOptions(bond.options);
     if (bond.hwaddr) spec.mac = bond.hwaddr;
     for (const nic of bond.nics) ensure(nic, 'nic').master = name;
   }
@@ -307,7 +314,12 @@ export function specFromLink(link: Link): LinkSpec {
     const opts = bridgeOptsFromInfo(link.info);
     spec.bridgeOpts = Object.fromEntries(Object.entries(opts).filter(([k]) => isSettableBridgeOption(k)));
   }
-  if (kind === 'bond') spec.bondOptions = bondOptionsFromInfo(link.info);
+  if (kind === 'bond') {
+    // Mode and what differs from the defaults: a bond re-created from this spec (the undo of
+    // its deletion) is given only those, as one created from a config is.
+    spec.bondOptions = ipBondOptions(bondOptionsSet(bondOptionsFromInfo(link.info)));
+    if (typeof link.info.active_slave === 'string' && link.info.active_slave !== '') spec.activeSlave = link.info.active_slave;
+  }
   if (kind === 'vlan' && link.link !== undefined && link.vlanId !== undefined) spec.vlan = { link: link.link, id: link.vlanId };
   return spec;
 }

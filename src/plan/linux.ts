@@ -2,7 +2,7 @@
 // change lives here and only here: tear down what goes (routes, addresses, ports, devices,
 // uppers first), lower MTUs top-down, raise them bottom-up, create bonds, VLANs and bridges
 // bottom-up, attach ports, change options, bring devices up, then addresses and routes.
-import { BOND_IFDOWN_OPTIONS, BOND_NOSLAVES_OPTIONS } from '../model/bond-options.ts';
+import { BOND_IFDOWN_OPTIONS, BOND_NOSLAVES_OPTIONS, bondOptionChanges } from '../model/bond-options.ts';
 import { sameBridgeValue } from '../model/bridge-options.ts';
 import type { DhcpClient } from '../model/snapshot.ts';
 import { IPV6_MIN_MTU, LEVEL, type Layout, type LinkSpec, type RouteSpec, type RuleSpec } from './layout.ts';
@@ -96,7 +96,11 @@ export function planLinuxPhases(
   // The bonding driver takes a slave down when it lets it go, and refuses to enslave one that
   // is up: bring a leaving slave down first, explicitly, so the undo (attach, then up) works.
   const leavesBond = new Set<string>();
-  for (const a of Object.values(cur)) {
+  // A bond's active slave leaves it last, so that the undo (each inverse in reverse order)
+  // attaches it first again: the first slave a bond gets becomes its active one, and a bond
+  // re-created by a rollback carries its traffic on the same NIC as before.
+  const isActiveSlave = (l: LinkSpec) => l.master !== undefined && cur[l.master]?.activeSlave === l.name;
+  for (const a of Object.values(cur).sort((x, y) => Number(isActiveSlave(x)) - Number(isActiveSlave(y)))) {
     if (a.master === undefined) continue;
     const d = want[a.name];
     if (gone.has(a.name) || gone.has(a.master) || d?.master !== a.master) {
@@ -160,17 +164,7 @@ export function planLinuxPhases(
     for (const d of sorted(want, kind)) {
       if (!survives(d.name)) continue;
       const a = cur[d.name];
-      const wantOpts = (kind === 'bond' ? d.bondOptions : d.bridgeOpts) ?? {};
-      const haveOpts = (kind === 'bond' ? a.bondOptions : a.bridgeOpts) ?? {};
-      const to: Record<string, string> = {};
-      const from: Record<string, string> = {};
-      for (const [k, v] of Object.entries(wantOpts)) {
-        if (k === 'mode' || k.startsWith('ovs:')) continue;
-        if (haveOpts[k] === undefined || !sameBridgeValue(haveOpts[k], v)) {
-          to[k] = v;
-          from[k] = haveOpts[k] ?? '';
-        }
-      }
+      const { to, from } = kind === 'bond' ? bondOptionChanges(a.bondOptions ?? {}, d.bondOptions ?? {}) : bridgeOptionChanges(a.bridgeOpts ?? {}, d.bridgeOpts ?? {});
       // Some bonding options change only while the bond is down: down now, up in the up phase.
       if (kind === 'bond' && isUp.get(d.name) && Object.keys(to).some((k) => BOND_IFDOWN_OPTIONS.has(k))) {
         steps.push({ op: 'link.set', name: d.name, attr: 'up', from: true, to: false });
@@ -241,6 +235,19 @@ export function planLinuxPhases(
   return { teardown, build: steps, recreated: new Set([...gone].filter((n) => want[n] !== undefined)) };
 }
 
+/** The bridge options `want` names that the bridge does not have yet. */
+function bridgeOptionChanges(have: Record<string, string>, want: Record<string, string>): { from: Record<string, string>; to: Record<string, string> } {
+  const to: Record<string, string> = {};
+  const from: Record<string, string> = {};
+  for (const [k, v] of Object.entries(want)) {
+    if (have[k] === undefined || !sameBridgeValue(have[k], v)) {
+      to[k] = v;
+      from[k] = have[k] ?? '';
+    }
+  }
+  return { from, to };
+}
+
 function sameRule(a: RuleSpec, b: RuleSpec): boolean {
   return a.family === b.family && a.priority === b.priority && a.src === b.src && a.table === b.table;
 }
@@ -250,8 +257,20 @@ function mustRecreate(a: LinkSpec, d: LinkSpec): boolean {
   if (a.kind === 'ovs') return false;
   if (a.kind === 'vlan') return a.vlan?.link !== d.vlan?.link || a.vlan?.id !== d.vlan?.id;
   // Options the driver changes only on a bond without slaves: re-create it.
-  if (a.kind === 'bond') return [...BOND_NOSLAVES_OPTIONS].some((k) => d.bondOptions?.[k] !== undefined && (a.bondOptions?.[k] ?? '') !== d.bondOptions[k]);
+  if (a.kind === 'bond' && d.bondOptions) {
+    const { to } = bondOptionChanges(a.bondOptions ?? {}, d.bondOptions);
+    return a.bondOptions?.mode !== d.bondOptions.mode || Object.keys(to).some((k) => BOND_NOSLAVES_OPTIONS.has(k)) || primaryComesOrGoes(a, d);
+  }
   return false;
+}
+
+/**
+ * `ip` names a primary slave by its device, and has no word for "none": a bond whose primary is
+ * cleared is re-created without one — and so is a bond that gets one, or the undo of that change
+ * (clearing it again) could not run.
+ */
+function primaryComesOrGoes(a: LinkSpec, d: LinkSpec): boolean {
+  return !a.bondOptions?.primary !== !d.bondOptions?.primary;
 }
 
 function sameRoute(a: RouteSpec, b: RouteSpec): boolean {

@@ -3,7 +3,7 @@
 // host (not copied from the running config), so comparing the two shows drift.
 import { existsSync } from 'node:fs';
 import { bridgeOptsFromInfo } from '../model/bridge-options.ts';
-import { BOND_DEFAULTS, bondOptionsFromInfo, formatBondOptions } from '../model/bond-options.ts';
+import { bondOptionsFromInfo, bondOptionsSet, formatBondOptions } from '../model/bond-options.ts';
 import { prefixToNetmask } from '../model/ip.ts';
 import { type Config, DEFAULT_MTU, type HostQos, southbound } from '../model/config.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
@@ -114,10 +114,12 @@ function ownMtu(snapshot: Snapshot, running: Config, name: string, iface: Link):
   return siblings >= iface.mtu ? Math.min(net.mtu, iface.mtu) : iface.mtu;
 }
 
-/** Mode plus every option that differs from the kernel's default (VDSM's habit). */
+/**
+ * Mode plus every option that differs from the kernel's default (VDSM's habit): primary and
+ * arp_ip_target (comma-separated, as a request gives them) when set, options of other modes never.
+ */
 function bondOptsReported(l: Link): Record<string, string> {
-  const all = bondOptionsFromInfo(l.info);
-  return Object.fromEntries(Object.entries(all).filter(([k, v]) => k === 'mode' || (v !== '' && BOND_DEFAULTS[k] !== undefined && BOND_DEFAULTS[k] !== v)));
+  return bondOptionsSet(bondOptionsFromInfo(l.info));
 }
 
 /**
@@ -219,6 +221,7 @@ export function kernelConfig(snapshot: Snapshot, running: Config): Report['kerne
       options: formatBondOptions(bondOptsReported(bond)),
       switch: 'legacy',
     };
+    // A MAC netswitch set stays (merge keeps hwaddr once given, as VDSM does): say it.
     if (running.bondings[name].hwaddr) entry.hwaddr = bond.mac;
     bondings[name] = entry;
   }
