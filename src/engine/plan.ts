@@ -5,7 +5,7 @@ import { type QosLayout, hostQosProblems, planQosPhases, qosLayoutOf } from '../
 import { ovsHostQosProblems } from '../qos/ovs.ts';
 import { canonicalizeLenient } from '../model/canonicalize.ts';
 import { type Issue, invalid } from '../model/errors.ts';
-import { mergeRequest } from '../model/merge.ts';
+import { adoptHostBonds, mergeRequest } from '../model/merge.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
 import { type Layout, layoutFromSnapshot, layoutOf, sourceRouteTable } from '../plan/layout.ts';
@@ -66,7 +66,12 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   devs.resolve(merged.then((m) => m.ipv6confDevs, () => []));
   const { request, issues, running, owned, desired, ipv6confDevs } = await merged;
   const snapshot = await reading;
+  // The host's bonds the networks use and no config names are taken over as they are (VDSM's
+  // external bonds): planned, verified and written to the running config like requested ones.
+  const adoption = adoptHostBonds(desired, snapshot, running);
+  Object.assign(desired.bondings, adoption.adopted);
   issues.push(
+    ...adoption.issues,
     ...validateConfig(desired, {
       snapshot,
       running,

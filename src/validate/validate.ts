@@ -2,7 +2,6 @@
 // problem is reported (not just the first), each with its path and what to do about it.
 import { type Config, type Network, southbound } from '../model/config.ts';
 import type { Issue } from '../model/errors.ts';
-import { adoptHostBonds } from '../model/merge.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
 import { sameIpv4Subnet } from '../model/ip.ts';
@@ -25,16 +24,9 @@ export interface ValidateContext {
   named?: { networks: ReadonlySet<string>; bondings: ReadonlySet<string> };
 }
 
-/**
- * Also completes CONFIG with the host's bonds its networks use and no config names
- * (adoptHostBonds): this is the first point of a change where the host is known, and the
- * engine plans and commits the config it validated — so the adopted bond is planned, verified
- * and written to the running config like a requested one.
- */
 export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
   const { snapshot } = ctx;
-  const { adopted, issues } = adoptHostBonds(config, snapshot, ctx.running);
-  Object.assign(config.bondings, adopted);
+  const issues: Issue[] = [];
   const add = (path: string, message: string, hint: string) => issues.push({ path, message, hint });
   const bondOfNic = new Map<string, string>();
 
