@@ -178,6 +178,13 @@ export function planLinuxPhases(
         const stp: Step = { op: 'bridge.set', name: d.name, from: { stp_state: stpFrom }, to: { stp_state: stpTo } };
         const others: Step = { op: 'bridge.set', name: d.name, from: restFrom, to: rest };
         steps.push(...(stpTo === '0' ? [stp, others] : [others, stp]));
+      } else if (kind === 'bond' && 'primary' in to && (to.primary === '' || !from.primary)) {
+        // A primary cleared is a step of its own (written to sysfs, not said to ip), and so is
+        // one set where there was none: its undo clears it.
+        const { primary: primaryTo, ...rest } = to;
+        const { primary: primaryFrom, ...restFrom } = from;
+        if (Object.keys(rest).length) steps.push({ op: 'bond.set', name: d.name, from: restFrom, to: rest });
+        steps.push({ op: 'bond.set', name: d.name, from: { primary: primaryFrom }, to: { primary: primaryTo } });
       } else if (Object.keys(to).length) steps.push({ op: kind === 'bond' ? 'bond.set' : 'bridge.set', name: d.name, from, to });
       if (kind === 'bond' && d.mac && a.mac !== d.mac) steps.push({ op: 'link.set', name: d.name, attr: 'mac', from: a.mac ?? null, to: d.mac });
     }
@@ -259,18 +266,9 @@ function mustRecreate(a: LinkSpec, d: LinkSpec): boolean {
   // Options the driver changes only on a bond without slaves: re-create it.
   if (a.kind === 'bond' && d.bondOptions) {
     const { to } = bondOptionChanges(a.bondOptions ?? {}, d.bondOptions);
-    return a.bondOptions?.mode !== d.bondOptions.mode || Object.keys(to).some((k) => BOND_NOSLAVES_OPTIONS.has(k)) || primaryComesOrGoes(a, d);
+    return a.bondOptions?.mode !== d.bondOptions.mode || Object.keys(to).some((k) => BOND_NOSLAVES_OPTIONS.has(k));
   }
   return false;
-}
-
-/**
- * `ip` names a primary slave by its device, and has no word for "none": a bond whose primary is
- * cleared is re-created without one — and so is a bond that gets one, or the undo of that change
- * (clearing it again) could not run.
- */
-function primaryComesOrGoes(a: LinkSpec, d: LinkSpec): boolean {
-  return !a.bondOptions?.primary !== !d.bondOptions?.primary;
 }
 
 function sameRoute(a: RouteSpec, b: RouteSpec): boolean {

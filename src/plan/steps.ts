@@ -249,9 +249,22 @@ function bondArgs(opts: Record<string, string>): string[] {
     .flatMap(([k, v]) => [k, v]);
 }
 
+/**
+ * A bond's primary slave cleared: `ip` can name a primary but has no word for "none", so this
+ * step writes the bonding driver's sysfs file instead (a newline clears it), in place.
+ */
+export function isPrimaryClear(step: Step): step is Extract<LinuxStep, { op: 'bond.set' }> {
+  return step.op === 'bond.set' && step.to.primary === '' && Object.keys(step.to).length === 1;
+}
+
+export function bondPrimaryPath(bond: string): string {
+  return `/sys/class/net/${bond}/bonding/primary`;
+}
+
 /** The step as the commands that would do the same (`ip ...` or `ovs-vsctl ...`), for printing. */
 export function commandsOf(step: Step): string[] {
   if (isOvsStep(step)) return ovsVsctl(step);
+  if (isPrimaryClear(step)) return [`echo > ${bondPrimaryPath(step.name)}`];
   if (isQosStep(step)) return tcCommands(step);
   if (isFlowStep(step)) return ofctlCommands(step);
   if (step.op === 'dns.set') return [`# write ${step.to.map((n) => `nameserver ${n}`).join(', ') || 'no nameserver'} to resolv.conf`];

@@ -46,6 +46,7 @@ save show-1.json netswitch -o json show
 # kernel_config as a request: applied with --replace it plans nothing
 node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(0, "utf8")).kernel_config))' < $UML_OUT/show-1.json > /tmp/kc1.json
 save replan-kc1.json netswitch -o json plan --replace /tmp/kc1.json
+save links-1.json ip -d -json link show type bond
 # a primary set by hand on a bond whose request has none: the planner sees it
 netswitch apply /tmp/c2.yaml
 save links-2.json ip -d -json link show type bond
@@ -116,6 +117,8 @@ set -e
     await c.sub('dropped options are back at the defaults: no primary, one ARP target, actor system zero; re-plan empty', () => {
       const links = c.json('links-2.json');
       assert.equal(info(links, 'bond1').primary, undefined);
+      const ifindex = (file: string) => (c.json(file) as { ifname: string; ifindex: number }[]).find((l) => l.ifname === 'bond1')?.ifindex;
+      assert.equal(ifindex('links-2.json'), ifindex('links-1.json'), 'bond1 kept (its primary cleared in place, not re-created)');
       assert.deepEqual(info(links, 'bond3').arp_ip_target, ['10.1.3.1']);
       assert.equal(info(links, 'bond4').ad_actor_system, '00:00:00:00:00:00');
       assert.deepEqual(c.json('replan-2.json').steps, []);

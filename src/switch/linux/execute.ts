@@ -5,7 +5,7 @@ import { ErrorCode, NetswitchError } from '../../model/errors.ts';
 import { writeFileSync } from 'node:fs';
 import { ipv6ConfPath } from '../../host/snapshot.ts';
 import { writeNameservers } from '../../ip/resolv.ts';
-import { type LinuxStep, describeStep, ipBatchLines, ipFamilyOf, isQosStep } from '../../plan/steps.ts';
+import { type LinuxStep, bondPrimaryPath, describeStep, ipBatchLines, ipFamilyOf, isPrimaryClear, isQosStep } from '../../plan/steps.ts';
 import type { QosStep } from '../../qos/hfsc.ts';
 import { executeTc } from '../../qos/execute.ts';
 import type { Log } from '../../sys/log.ts';
@@ -56,13 +56,13 @@ export async function executeLinux(steps: readonly (LinuxStep | QosStep)[], opti
 
 /**
  * Consecutive steps one `ip -batch` can run (IPv6 rules need `ip -6` to themselves), or steps
- * that write files (resolv.conf, /proc/sys).
+ * that write files (resolv.conf, /proc/sys, a bond's primary in /sys).
  */
 function* runs(steps: readonly (LinuxStep | QosStep)[]): Generator<{ steps: LinuxStep[]; family: 6 | undefined; files: boolean; tc: boolean }> {
   let current: { steps: LinuxStep[]; family: 6 | undefined; files: boolean; tc: boolean } | undefined;
   for (const step of steps) {
     const tc = isQosStep(step);
-    const files = step.op === 'dns.set' || step.op === 'sysctl.set';
+    const files = step.op === 'dns.set' || step.op === 'sysctl.set' || isPrimaryClear(step);
     const family = tc ? undefined : ipFamilyOf(step as LinuxStep);
     if (current && current.tc === tc && current.files === files && family === current.family) {
       current.steps.push(step as LinuxStep);
@@ -91,6 +91,7 @@ async function executeFiles(steps: readonly LinuxStep[], faultAt: number | undef
       if (step.op === 'dns.set') await writeNameservers(step.to);
       // /proc/sys writes never block: synchronous, as thousands of them go faster that way.
       else if (step.op === 'sysctl.set') writeFileSync(ipv6ConfPath(step.dev, step.key), step.to);
+      else if (isPrimaryClear(step)) writeFileSync(bondPrimaryPath(step.name), '\n');
     } catch (e) {
       const error = e instanceof NetswitchError ? e : new NetswitchError(ErrorCode.Host, `step (${describeStep(step)}) failed: ${(e as Error).message}`, { cause: e, hint: 'check the file and its permissions' });
       if (!force) return { completed: i, error };
