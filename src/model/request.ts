@@ -77,6 +77,8 @@ function boolConst<B extends boolean>(b: B) {
 
 /** VALUE as a boolean field reads it, or undefined if it is no boolean. */
 export function boolOf(value: unknown): boolean | undefined {
+  // Most values are absent or plain booleans: no parse (a failed one builds an error) for them.
+  if (value === undefined || typeof value === 'boolean') return value;
   const r = boolField.safeParse(value);
   return r.success ? r.data : undefined;
 }

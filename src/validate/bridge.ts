@@ -30,7 +30,7 @@ export function bridgeOptionIssues(net: Network, path: string): Issue[] {
   }
   const delay = valid.get('forward_delay');
   const cs = delay === undefined ? undefined : bridgeOptionNumber(delay);
-  // The Linux bridge's STP (Open vSwitch ignores bridge_opts).
+  // The Linux bridge's STP (an OVS network with bridge_opts is refused: validate/ovs-bridges.ts).
   if (net.switch === 'legacy' && (net.stp === true || state === '1') && cs !== undefined && (cs < STP_FORWARD_DELAY.min || cs > STP_FORWARD_DELAY.max)) {
     add(
       `forward_delay=${delay} is outside ${STP_FORWARD_DELAY.min}-${STP_FORWARD_DELAY.max} centiseconds (2-30 s), which the kernel requires while STP runs`,
