@@ -54,6 +54,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
   };
   const unlock = await state.lock();
   let ovs: OvsdbClient | undefined;
+  let announcer: ReturnType<typeof startAnnouncer> | undefined;
   try {
     await recover(state, log);
     ovs = await openOvs();
@@ -79,7 +80,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
     await crashHook(change.steps, ovs, state.dir);
     const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir });
-    const announcer = startAnnouncer(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));
+    announcer = startAnnouncer(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));
     // The verification's read: what no step touched is as the plan read it, the rest is read
     // again once the steps are done (its ip process starts now, while they run).
     const verifying = readHost(ovs, {
@@ -126,6 +127,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     lap('commit');
     return { status: 'applied', steps: change.steps, config: change.desired, timings };
   } finally {
+    announcer?.cancel(); // an apply that did not keep its change announces nothing
     await ovs?.close();
     await unlock();
   }

@@ -30,11 +30,11 @@ function ipv4(addresses: readonly Announcement[]): Announcement[] {
  * list on stdin; an apply that fails, or a netswitch that dies, closes that stdin with nothing
  * written, and the announcer exits doing nothing.
  */
-export function startAnnouncer(addresses: readonly Announcement[]): { announce(): void } {
+export function startAnnouncer(addresses: readonly Announcement[]): { announce(): void; cancel(): void } {
   const list = ipv4(addresses);
-  if (list.length === 0) return { announce: () => {} };
+  if (list.length === 0) return { announce: () => {}, cancel: () => {} };
   const announcer = launchFed([process.execPath, '--disable-warning=ExperimentalWarning', PROGRAM]);
-  return { announce: () => announcer.feed(JSON.stringify(list)) };
+  return { announce: () => announcer.feed(JSON.stringify(list)), cancel: () => announcer.close() };
 }
 
 /**

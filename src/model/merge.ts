@@ -4,7 +4,7 @@ import type { Bond, Config, ChangeRequest } from './config.ts';
 import { isRemoval, southbound } from './config.ts';
 import { bondOptionsFromInfo, bondOptionsSet, formatBondOptions, parseBondOptions } from './bond-options.ts';
 import type { Issue } from './errors.ts';
-import type { Snapshot } from './snapshot.ts';
+import type { Link, Snapshot } from './snapshot.ts';
 
 export function mergeRequest(running: Config, req: ChangeRequest, replace: boolean): { config: Config; issues: Issue[] } {
   const issues: Issue[] = [];
@@ -67,16 +67,20 @@ export function adoptHostBonds(config: Config, snapshot: Snapshot, running: Conf
     const sb = southbound(net);
     if (sb !== undefined) mtuOf.set(sb, Math.max(mtuOf.get(sb) ?? 0, net.mtu));
   }
+  const seen = new Set<string>();
+  const slavesOf = new Map<string, Link[]>();
+  for (const l of Object.values(snapshot.links)) if (l.master !== undefined) slavesOf.set(l.master, [...(slavesOf.get(l.master) ?? []), l]);
   for (const [name, net] of Object.entries(config.networks)) {
     const bondName = net.bonding;
     const link = bondName === undefined ? undefined : snapshot.links[bondName];
     // Named by the config, or netswitch's own bond being removed: validation speaks of those.
     if (bondName === undefined || bondName in config.bondings || bondName in running.bondings || link?.kind !== 'bond') continue;
-    if (adopted[bondName]) continue;
+    if (seen.has(bondName)) continue; // adopted, or refused, for an earlier network on it
+    seen.add(bondName);
     const path = `networks.${name}.bonding`;
     const listIt = `list ${bondName} under bondings (nics, options) to say what netswitch should make of it`;
     const refuse = (why: string, hint = listIt) => issues.push({ path, message: `bond ${bondName} exists but netswitch does not manage it, and cannot take it over as it is: ${why}`, hint });
-    const slaves = Object.values(snapshot.links).filter((l) => l.master === bondName);
+    const slaves = slavesOf.get(bondName) ?? [];
     const notNic = slaves.find((l) => l.kind !== 'nic');
     if (net.switch !== 'legacy') refuse(`it is a Linux bond, and network ${name} is on the ${net.switch} switch`, `delete the Linux bond (ip link del ${bondName}) or ${listIt}`);
     else if (slaves.length === 0) refuse('it has no slaves');

@@ -54,7 +54,9 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     const err: Buffer[] = [];
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
+    let ended = false; // exited (or never started) before its input came: no timer then
     const feed = (input: string) => {
+      if (ended) return;
       timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
@@ -66,6 +68,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     child.stdin.on('error', () => {}); // the program may exit before reading its input
     let failed = false; // 'error' (the program could not start) may still be followed by 'close'
     child.on('error', (e) => {
+      ended = true;
       clearTimeout(timer);
       failed = true;
       if (sink !== undefined) closeSync(sink);
@@ -78,6 +81,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       );
     });
     child.on('close', (code, signal) => {
+      ended = true;
       clearTimeout(timer);
       if (failed) return;
       const result: RunResult = {
@@ -161,10 +165,10 @@ export function launch(argv: readonly string[]): void {
 
 /**
  * launch, with stdin: the program starts now (detached) and waits for its input, which
- * `feed` writes and closes. Until then the pipe does not keep netswitch running: if it exits
- * first, the program reads end-of-file with nothing written.
+ * `feed` writes and closes (`close` closes it with nothing written). Until then the pipe does
+ * not keep netswitch running: if it exits first, the program reads end-of-file.
  */
-export function launchFed(argv: readonly string[]): { feed(input: string): void } {
+export function launchFed(argv: readonly string[]): { feed(input: string): void; close(): void } {
   const [file, ...args] = argv;
   const child = spawn(file, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   child.on('error', () => {});
@@ -176,6 +180,10 @@ export function launchFed(argv: readonly string[]): { feed(input: string): void 
     feed(input: string) {
       stdin.ref(); // kept running until the input is written
       stdin.end(input);
+    },
+    /** Nothing to give it: it reads end-of-file now (after feed, nothing more happens). */
+    close() {
+      if (!stdin.writableEnded) stdin.end();
     },
   };
 }
