@@ -40,9 +40,9 @@ export async function startDhcp(stateDir: string, c: DhcpClient): Promise<void> 
   // dhclient.conf: how long to try; what to ask for is dhclient's default set.
   await writeFile(f.conf, `timeout ${timeout};\nretry 60;\ninitial-interval 1;\n`);
   await writeFile(f.params, JSON.stringify(c));
-  // Servers a client of this interface and family left behind (killed, or before a reboot) are
-  // not this one's.
-  await rm(f.nameservers, { force: true });
+  // A servers file a client of this interface and family left behind (killed, or before a
+  // reboot) stays: the script's first bind reads it, so those servers leave resolv.conf
+  // (without it they would look like static ones and stay for good).
   if (c.family === 6) await linkLocalReady(c.dev, timeout);
   const background = c.wait === false;
   const argv = ['dhclient', `-${c.family}`, background ? '-nw' : '-1', '-cf', f.conf, '-sf', SCRIPT, '-lf', f.lease, '-pf', f.pid, ...scriptEnv(stateDir, c), c.dev];

@@ -3,7 +3,7 @@
 // client; turning autoconfiguration off removes the SLAAC address the kernel would otherwise
 // keep for an hour (planned, verified, and put back by a rollback), leaving link-local alone.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type SandboxHarness, cleanupLeftovers, createSandbox, skipUnlessRoot } from './lib/harness.ts';
@@ -66,7 +66,11 @@ describe('DHCPv4 + DHCPv6 + SLAAC on the default-route network', { skip: skipUnl
   // dnsmasq and every dhclient live in the sandbox's namespaces: down() stops them by pid.
   after(async () => h?.down());
 
-  test('both clients\' nameservers, IPv4\'s first; kernel_config does not pin a lease\'s', async () => {
+  test('both clients\' nameservers, IPv4\'s first (a dead client\'s left-over server goes); kernel_config does not pin a lease\'s', async () => {
+    // What a DHCPv4 client killed before a reboot leaves: its servers file and its server in resolv.conf.
+    await mkdir(join(h.sb.stateDir, 'dhcp'), { recursive: true });
+    await writeFile(join(h.sb.stateDir, 'dhcp', 'mgmt.4.nameservers'), '192.0.2.99\n');
+    await writeFile(join(h.sb.dir, 'resolv.conf'), 'nameserver 192.0.2.99\n');
     const r = await apply(await file('dynamic', DYNAMIC));
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await nameservers(), ['nameserver 192.0.2.153', 'nameserver 2001:db8:2::53']);
