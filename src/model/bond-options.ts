@@ -257,7 +257,8 @@ export function ipBondOptions(options: Readonly<Record<string, string>>): Record
 }
 
 const IP_NAMES: Record<string, string> = { peer_notif_delay: 'peer_notify_delay' };
-const IP_DEFAULTS: Record<string, string> = ipBondOptions(BOND_DEFAULTS);
+/** BOND_DEFAULTS in ip's names (the names layouts and steps use). */
+export const IP_DEFAULTS: Record<string, string> = ipBondOptions(BOND_DEFAULTS);
 
 /** Two spellings of one value: 100 and 0100, or a MAC in either case ('' is not 0: it is "none"). */
 export function sameBondValue(a: string, b: string): boolean {

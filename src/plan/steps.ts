@@ -1,6 +1,6 @@
 // A step is data first: what to do, how to undo it, and how to print it (in words and as the
 // equivalent `ip` command). Steps are JSON-serializable so the journal can hold a plan.
-import { BOND_DEFAULTS, bondOptionFitsMode } from '../model/bond-options.ts';
+import { IP_DEFAULTS, bondOptionFitsMode } from '../model/bond-options.ts';
 import { BRIDGE_DEFAULTS, BRIDGE_OPTIONS, sameBridgeValue } from '../model/bridge-options.ts';
 import { shellQuote } from '../sys/run.ts';
 import type { DhcpClient, Unread } from '../model/snapshot.ts';
@@ -223,7 +223,7 @@ function createLink(l: LinkSpec): string[] {
     case 'bond': {
       const { mode, ...rest } = l.bondOptions ?? {};
       const fitting = Object.fromEntries(Object.entries(rest).filter(([k]) => !mode || bondOptionFitsMode(k, mode)));
-      return [...head, 'type', 'bond', ...bondArgs({ ...(mode ? { mode } : {}), ...withoutDefaults(fitting, BOND_DEFAULTS) })];
+      return [...head, 'type', 'bond', ...bondArgs({ ...(mode ? { mode } : {}), ...withoutDefaults(fitting, IP_DEFAULTS) })];
     }
     case 'vlan':
       return [...head, 'type', 'vlan', 'id', String(l.vlan?.id)];
