@@ -249,7 +249,7 @@ export async function netswitch(sb: Sandbox, args: readonly string[], options: T
 }
 
 /** netswitch's phases in the order it runs them; any other phase it reports is listed after. */
-const PHASE_ORDER = ['plan', 'checkpoint', 'execute', 'verify', 'probes', 'commit'];
+const PHASE_ORDER = ['read', 'plan', 'checkpoint', 'execute', 'verify', 'probes', 'commit'];
 
 /** A netswitch run: its whole-process time, its in-process time and phases under NAME; or why it failed. */
 export async function measureNetswitch(samples: Samples, name: string, size: number, pending: Promise<NetswitchRun>): Promise<NetswitchRun | undefined> {

@@ -8,6 +8,7 @@ import { type Step, describeStep, untouched } from '../plan/steps.ts';
 import { silentLog } from '../sys/log.ts';
 import { runPlan } from './execute.ts';
 import { openOvs, readHost } from './host.ts';
+import { earlyReadTime } from '../host/snapshot.ts';
 import { type EngineOptions, planAgainst, planWith } from './plan.ts';
 import { describeProbe, probeOnce, regressions } from './probes.ts';
 import { StateDir } from './state.ts';
@@ -61,6 +62,11 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const change = await planWith(input, options, ovs);
     const commitOnSuccess = change.request.options.commitOnSuccess;
     lap('plan');
+    // A host read started at start-up (cli/early.ts) ran while netswitch loaded: its time is
+    // its own phase, so the phases still add up to what the apply took apart from start-up.
+    const early = await earlyReadTime();
+    if (early !== undefined) timings.read = early;
+    t = performance.now();
     if (change.steps.length === 0) {
       await commitConfig(state, change.desired, change.running, commitOnSuccess);
       log.debug('nothing to change: the host already has this config');

@@ -7,6 +7,7 @@ import type { OvsdbClient } from '../ovsdb/index.ts';
 import type { OvsStep } from '../plan/ovs.ts';
 import type { FlowStep } from '../plan/ovs-flows.ts';
 import { type LinuxStep, type Step, describeStep, isFlowStep, isOvsStep } from '../plan/steps.ts';
+import { discardEarlyRead } from '../host/snapshot.ts';
 import { startDhcp, stopDhcp } from '../ip/dhcp.ts';
 import { executeLinux } from '../switch/linux/execute.ts';
 import { executeOvs } from '../switch/ovs/execute.ts';
@@ -30,6 +31,7 @@ export interface RunPlanOptions {
 }
 
 export async function runPlan(steps: readonly Step[], options: RunPlanOptions): Promise<PlanResult> {
+  discardEarlyRead(); // the host it read is about to change
   let offset = 0;
   let firstError: NetswitchError | undefined;
   for (const group of groups(steps)) {

@@ -171,22 +171,39 @@ async function readRules6(): Promise<IpRule[]> {
   }
 }
 
-let early: KernelRead | undefined;
+let early: (KernelRead & { took: Promise<number> }) | undefined;
+let taken: Promise<number> | undefined;
 
 /**
- * Starts the kernel half of a host read now, for a command that reads the host and changes
- * nothing (show, stats, plan): started before the rest of netswitch loads, the processes run
- * while it does (~20 ms of a `show` of 2000 interfaces). The first readSnapshot asking for
- * the same counters takes it; a failure is reported there.
+ * Starts the kernel half of a host read now, while the rest of netswitch loads (~20 ms of a
+ * `show` of 2000 interfaces): for a command that only reads the host (show, stats, plan), or
+ * one that changes it and already holds the apply lock (apply, restore: cli/early.ts). The
+ * first readSnapshot asking for the same counters takes it; a failure is reported there.
  */
 export function readKernelEarly(stats: boolean): void {
-  early = startKernelRead(stats);
-  for (const p of [early.ip, early.rules6, early.tc]) p.catch(() => {}); // awaited in readSnapshot
+  const start = performance.now();
+  const read = startKernelRead(stats);
+  const parts = [read.ip, read.rules6, read.tc];
+  for (const p of parts) p.catch(() => {}); // awaited in readSnapshot
+  early = { ...read, took: Promise.allSettled(parts).then(() => Math.round((performance.now() - start) * 10) / 10) };
+}
+
+/** An early read no longer says what the host is (something changed it): read anew. */
+export function discardEarlyRead(): void {
+  early = undefined;
+}
+
+/** The wall time of the early read that a readSnapshot used (ms), asked once; undefined if none was. */
+export function earlyReadTime(): Promise<number> | undefined {
+  const t = taken;
+  taken = undefined;
+  return t;
 }
 
 function takeEarlyRead(stats: boolean): KernelRead | undefined {
   const read = early?.stats === stats ? early : undefined;
   early = undefined;
+  taken = read?.took;
   return read;
 }
 

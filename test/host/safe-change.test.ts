@@ -149,8 +149,17 @@ networks:
       assert.equal(rb.code, 0, `recovery after step ${step}: ${rb.stderr}`);
       assert.equal(await hostState(h), before, `identical host after a crash at step ${step}`);
     }
-    // The same change, not interrupted, goes through.
+    // Interrupted half-way, then the same change again: the apply recovers first and plans
+    // against the host as recovery left it (the read it started at start-up saw the half-done
+    // change and is discarded), so it goes through and leaves nothing to do.
+    const half = Math.ceil(plan.length / 2);
+    const crashed = await withEnv(h, { NETSWITCH_CRASH_STEP: String(half) }, ['apply'], change);
+    assert.notEqual(crashed.code, 0, `killed at step ${half}`);
     const r = await apply(h, change);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /recovering from an interrupted apply/);
+    assert.doesNotMatch(r.stderr, /differs/, 'the recovery is proven against the host as it is after the undo');
+    const left = await h.cli(['-o', 'json', 'plan', '-'], { input: change.replace('  vmnet: { remove: true }\n', '') });
+    assert.deepEqual(JSON.parse(left.stdout).steps, [], `the host has the change: ${left.stdout}`);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { commandWord } from '../../src/cli/argv.ts';
+import { commandWord, stateDirOption, wantsHelp } from '../../src/cli/argv.ts';
 import { routeFamily } from '../../src/host/snapshot.ts';
 
 describe('commandWord', () => {
@@ -16,6 +16,22 @@ describe('commandWord', () => {
     assert.equal(commandWord([]), undefined);
     assert.equal(commandWord(['-o', 'json']), undefined);
     assert.equal(commandWord(['--help']), undefined);
+  });
+});
+
+describe('stateDirOption and wantsHelp (the early host read of apply and restore)', () => {
+  it('finds --state-dir in either spelling, the last one winning, before --', () => {
+    assert.equal(stateDirOption(['--state-dir', '/tmp/a', 'apply', 'f']), '/tmp/a');
+    assert.equal(stateDirOption(['apply', '--state-dir=/tmp/b', 'f']), '/tmp/b');
+    assert.equal(stateDirOption(['--state-dir', '/tmp/a', 'apply', '--state-dir', '/tmp/c']), '/tmp/c');
+    assert.equal(stateDirOption(['apply', '--', '--state-dir', '/tmp/d']), undefined);
+    assert.equal(stateDirOption(['apply', 'f']), undefined);
+  });
+  it('tells a request for help', () => {
+    assert.equal(wantsHelp(['apply', '--help']), true);
+    assert.equal(wantsHelp(['-h', 'apply']), true);
+    assert.equal(wantsHelp(['apply', 'f']), false);
+    assert.equal(wantsHelp(['apply', '--', '-h']), false);
   });
 });
 
