@@ -27,8 +27,24 @@ const named = (...names: string[]): Check => {
   const check = oneOf(...names, ...names.map((_, i) => String(i)));
   return (v) => (check(v) ? `expected one of ${names.join(', ')} (or 0-${names.length - 1})` : undefined);
 };
-const ipv4List: Check = (v) =>
-  v.split(',').every((a) => /^\d{1,3}(\.\d{1,3}){3}$/.test(a)) ? undefined : 'expected IPv4 addresses separated by commas';
+/** The most ARP targets a bond takes (BOND_MAX_ARP_TARGETS). */
+const MAX_ARP_TARGETS = 16;
+/**
+ * ARP targets: unicast IPv4 addresses, by commas. The kernel refuses 0.0.0.0/8 and the
+ * broadcast address (bond_is_ip_target_ok) and a target given twice; ip itself stops at a
+ * malformed one with no line number, so these never reach it.
+ */
+const ipv4List: Check = (v) => {
+  const targets = v.split(',');
+  for (const t of targets) {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(t);
+    if (!m || m.slice(1).some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) return `expected IPv4 addresses separated by commas, and "${t}" is not one`;
+    if (m[1] === '0' || t === '255.255.255.255') return `${t} cannot be an ARP target (not a unicast address)`;
+  }
+  const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+  if (twice) return `${twice} is listed twice`;
+  return targets.length > MAX_ARP_TARGETS ? `at most ${MAX_ARP_TARGETS} targets, got ${targets.length}` : undefined;
+};
 const ifname: Check = (v) => (/^[^\s/:]{1,15}$/.test(v) ? undefined : 'expected an interface name');
 const mac: Check = (v) => (/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v) ? undefined : 'expected a MAC address');
 
@@ -120,6 +136,31 @@ export function parseBondOptions(text: string | undefined): {
     }
   }
   return { options, problems };
+}
+
+/**
+ * MII and ARP monitoring as the Linux bonding driver takes them (bond_options.c; an OVS bond
+ * has its own rules, in milliseconds, carrier or miimon): the delays count in miimon
+ * periods, so they need miimon and are rounded down to a multiple of it (the bond would then
+ * never read back as asked); ARP monitoring turns MII monitoring off.
+ */
+export function kernelMonitoringProblems(options: Readonly<Record<string, string>>): BondOptionProblem[] {
+  const problems: BondOptionProblem[] = [];
+  const miimon = Number(options.miimon ?? 0);
+  for (const key of ['updelay', 'downdelay', 'peer_notif_delay']) {
+    const value = options[key] === undefined ? 0 : Number(options[key]);
+    if (value === 0) continue;
+    if (miimon === 0) {
+      problems.push({ option: key, message: `${key}=${value} needs MII monitoring, and miimon is 0`, hint: `set miimon as well, e.g. "miimon=100 ${key}=${value}"` });
+    } else if (value % miimon !== 0) {
+      const lower = value - (value % miimon);
+      problems.push({ option: key, message: `${key}=${value} is not a multiple of miimon=${miimon}: the kernel would round it down to ${lower}`, hint: `use a multiple of miimon, e.g. ${key}=${lower || miimon} or ${lower + miimon}` });
+    }
+  }
+  if (miimon > 0 && Number(options.arp_interval ?? 0) > 0) {
+    problems.push({ option: 'arp_interval', message: `miimon=${miimon} and arp_interval=${options.arp_interval} exclude each other: the kernel turns MII monitoring off for ARP monitoring`, hint: 'use one link monitor: miimon, or arp_interval with arp_ip_target' });
+  }
+  return problems;
 }
 
 export function bondModeName(value: string): BondMode {

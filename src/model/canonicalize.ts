@@ -23,7 +23,7 @@ import {
   type Network,
   type Options,
 } from './config.ts';
-import { parseBondOptions } from './bond-options.ts';
+import { kernelMonitoringProblems, parseBondOptions } from './bond-options.ts';
 import { ovsBondConflicts } from './ovs-bond.ts';
 import { hintFor } from './hints.ts';
 import { netmaskToPrefix } from './ip.ts';
@@ -337,6 +337,12 @@ function canonicalBond(a: BondAttrs, path: string, issues: Issue[]): Bond {
     issues.push({ path: `${path}.nics`, message: 'a NIC is listed twice', hint: 'list each NIC once' });
   }
   if (a.hwaddr !== undefined) bond.hwaddr = a.hwaddr.toLowerCase();
+  if (bond.switch === 'legacy' && problems.length === 0) {
+    for (const p of kernelMonitoringProblems(options)) issues.push({ path: `${path}.options`, message: p.message, hint: p.hint });
+  }
+  if (options.primary !== undefined && !bond.nics.includes(options.primary)) {
+    issues.push({ path: `${path}.options`, message: `primary=${options.primary} is not one of the bond's NICs (${bond.nics.join(', ') || 'none'})`, hint: `name one of ${bond.nics.join(', ') || 'its NICs'} as primary, or add ${options.primary} to nics` });
+  }
   if (bond.switch === 'ovs' && problems.length === 0) {
     // Only here are the options the request wrote known (canonical options always hold a mode).
     const explicit = new Set((a.options ?? '').split(/\s+/).map((w) => w.slice(0, w.indexOf('='))));

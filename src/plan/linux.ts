@@ -96,11 +96,13 @@ export function planLinuxPhases(
   // The bonding driver takes a slave down when it lets it go, and refuses to enslave one that
   // is up: bring a leaving slave down first, explicitly, so the undo (attach, then up) works.
   const leavesBond = new Set<string>();
-  // A bond's active slave leaves it last, so that the undo (each inverse in reverse order)
-  // attaches it first again: the first slave a bond gets becomes its active one, and a bond
-  // re-created by a rollback carries its traffic on the same NIC as before.
+  // Slaves leave in the reverse of the order they are attached in (sorted), a bond's active
+  // slave last, so that the undo (each inverse in reverse order) attaches them as they were:
+  // the active one first (the first slave a bond gets becomes its active one, so a bond
+  // re-created by a rollback carries its traffic on the same NIC), then the others in order
+  // (in balance-tlb/alb the order decides which slave gets which MAC).
   const isActiveSlave = (l: LinkSpec) => l.master !== undefined && cur[l.master]?.activeSlave === l.name;
-  for (const a of Object.values(cur).sort((x, y) => Number(isActiveSlave(x)) - Number(isActiveSlave(y)))) {
+  for (const a of Object.values(cur).sort((x, y) => Number(isActiveSlave(x)) - Number(isActiveSlave(y)) || compareNames(y.name, x.name))) {
     if (a.master === undefined) continue;
     const d = want[a.name];
     if (gone.has(a.name) || gone.has(a.master) || d?.master !== a.master) {
@@ -108,7 +110,7 @@ export function planLinuxPhases(
         leavesBond.add(a.name);
         if (a.up) steps.push({ op: 'link.set', name: a.name, attr: 'up', from: true, to: false });
       }
-      steps.push({ op: 'link.set', name: a.name, attr: 'master', from: a.master, to: null });
+      steps.push({ op: 'link.set', name: a.name, attr: 'master', from: a.master, to: null, ...(cur[a.master]?.kind === 'bond' && a.up === false ? { down: true as const } : {}) });
     }
   }
   const deletions = [...gone].map((n) => cur[n]).sort((x, y) => LEVEL[y.kind] - LEVEL[x.kind] || compareNames(x.name, y.name));

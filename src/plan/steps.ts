@@ -28,7 +28,15 @@ export type LinuxStep =
   | { op: 'link.add'; link: LinkSpec }
   /** Delete a device; `link` is what it was, so the inverse re-creates it. */
   | { op: 'link.del'; link: LinkSpec }
-  | { op: 'link.set'; name: string; attr: LinkAttr; from: string | number | boolean | null; to: string | number | boolean | null }
+  | {
+      op: 'link.set';
+      name: string;
+      attr: LinkAttr;
+      from: string | number | boolean | null;
+      to: string | number | boolean | null;
+      /** On a bond slave's detach: it was down while attached (see undo). */
+      down?: true;
+    }
   | { op: 'bridge.set'; name: string; from: Record<string, string>; to: Record<string, string> }
   | { op: 'bond.set'; name: string; from: Record<string, string>; to: Record<string, string> }
   | { op: 'addr.add' | 'addr.del'; dev: string; cidr: string }
@@ -78,8 +86,10 @@ export function invert(step: Step): Step {
       return { op: 'link.del', link: step.link };
     case 'link.del':
       return { op: 'link.add', link: step.link };
-    case 'link.set':
-      return { ...step, from: step.to, to: step.from };
+    case 'link.set': {
+      const { down: _down, ...rest } = step;
+      return { ...rest, from: step.to, to: step.from };
+    }
     case 'bridge.set':
     case 'bond.set':
       return { ...step, from: step.to, to: step.from };
@@ -108,7 +118,15 @@ export function invert(step: Step): Step {
 
 /** The undo of a sequence of steps: each inverse, in reverse order. */
 export function undo(steps: readonly Step[]): Step[] {
-  return steps.map(invert).reverse();
+  const out: Step[] = [];
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i];
+    out.push(invert(step));
+    // The bonding driver brings up what it enslaves: a slave that was down while attached goes
+    // down again (up, it could become the active slave, which in balance-alb also moves MACs).
+    if (step.op === 'link.set' && step.attr === 'master' && step.down) out.push({ op: 'link.set', name: step.name, attr: 'up', from: true, to: false });
+  }
+  return out;
 }
 
 /** One sentence, for humans. */

@@ -1,7 +1,8 @@
 // Kernel tier: bonding options a request stops setting go back to the kernel's defaults (primary
 // to none, the ARP targets emptied, ad_actor_system zeroed), the planner sees them and show reports
 // them; a bond MAC set once stays and kernel_config says it; a rolled-back bond re-creation keeps
-// its active slave; a network on a bond netswitch did not make takes the bond over as it is.
+// its active slave (and, balance-alb, each slave its MAC); a network on a bond netswitch did not
+// make takes the bond over as it is.
 // One user-mode Linux boot; checked with ip -d -json, sysfs and netswitch's own plan and show.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -24,7 +25,7 @@ const bondOptions: Scenario = {
   memMb: 768,
   script: String.raw`
 modprobe -a bonding 8021q dummy
-for i in 0 1 2 3 4 5 6 7 8 9; do ip link add eth$i type dummy; done
+for i in 0 1 2 3 4 5 6 7 8 9 10 11; do ip link add eth$i type dummy; done
 cat > /tmp/c1.yaml <<'END'
 bondings:
   bond1: {nics: [eth0, eth1], options: "mode=1 miimon=150 primary=eth1"}
@@ -78,6 +79,28 @@ fail_m8() {
 fail_m8 1
 ip link set dev bond1 type bond active_slave eth1
 fail_m8 2
+
+# balance-alb gives each slave a MAC by the order they joined: a mode change that fails at
+# its last step is rolled back with every slave's MAC as before (the attach order was ifindex
+# order reversed when the bond had no active slave: the MACs came back swapped).
+cat > /tmp/a1.yaml <<'END'
+bondings:
+  bond5: {nics: [eth10, eth11], options: "mode=balance-alb miimon=100"}
+END
+cat > /tmp/a2.yaml <<'END'
+bondings:
+  bond5: {nics: [eth10, eth11], options: "mode=active-backup miimon=100"}
+END
+netswitch apply /tmp/a1.yaml
+# Its slaves down: no active slave to re-attach first, the undo attaches them in their order.
+ip link set eth10 down; ip link set eth11 down
+wait_for 5 sh -c 'test -z "$(cat /sys/class/net/bond5/bonding/active_slave)"'
+save alb-before.json ip -json link show
+set +e
+NETSWITCH_FAULT_STEP=$(netswitch -o json plan /tmp/a2.yaml | grep -c '"description"') netswitch apply /tmp/a2.yaml > $UML_OUT/alb.out 2>&1
+echo $? > $UML_OUT/alb.rc; cat $UML_OUT/alb.out
+set -e
+save alb-after.json ip -json link show
 
 # A bond made by hand, with a dirty slave address and a VLAN of its own: a network on it adopts it.
 ip link add bond7 type bond mode active-backup miimon 100
@@ -140,6 +163,11 @@ set -e
       assert.equal(c.file('fault-2.rc').trim(), '3', c.file('fault-2.out'));
       assert.equal(c.file('active-before-2').trim(), 'eth1');
       assert.equal(c.file('active-after-2').trim(), 'eth1');
+    });
+    await c.sub('a rolled-back re-creation of a balance-alb bond gives each slave its MAC back', () => {
+      assert.equal(c.file('alb.rc').trim(), '3', c.file('alb.out'));
+      const macs = (file: string) => (c.json(file) as Json[]).filter((l) => ['bond5', 'eth10', 'eth11'].includes(l.ifname)).map((l) => `${l.ifname} ${l.address} ${l.master ?? ''}`);
+      assert.deepEqual(macs('alb-after.json'), macs('alb-before.json'));
     });
     await c.sub('a network on a hand-made bond adopts it: slaves, options, MAC kept; slave address flushed; its VLAN left alone', () => {
       const addrs: Json[] = c.json('addr-7.json');

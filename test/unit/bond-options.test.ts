@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bondOptionChanges, bondOptionsFromInfo, parseBondOptions } from '../../src/model/bond-options.ts';
-import { canonicalizeRequest } from '../../src/model/canonicalize.ts';
+import { canonicalizeLenient, canonicalizeRequest } from '../../src/model/canonicalize.ts';
 import { type Config, emptyConfig } from '../../src/model/config.ts';
 import { adoptHostBonds, mergeRequest } from '../../src/model/merge.ts';
 import type { Link, Snapshot } from '../../src/model/snapshot.ts';
@@ -148,5 +148,34 @@ describe('a network on a bond the host has and no config names', () => {
   it('leaves alone a bond the config names, and netswitch\'s own bond being removed', () => {
     const running = config({ bondings: { bond1: { nics: ['eth0', 'eth1'] } } });
     assert.deepEqual(adoptHostBonds(net(), host(AB_INFO), running).adopted, {});
+  });
+});
+
+describe('bond options the kernel would refuse or change are refused before anything runs', () => {
+  const issuesOf = (options: string, extra: Record<string, unknown> = {}) =>
+    canonicalizeLenient({ bondings: { bond1: { nics: ['eth0', 'eth1'], options, ...extra } } }).issues.map((i) => `${i.path}: ${i.message}`);
+
+  it('arp_ip_target: unicast IPv4 addresses, each once, at most 16 (ip stops at a bad one without naming its line)', () => {
+    for (const bad of ['300.1.1.1', '10.0.0', '10.0.0.1,', '010.0.0.1', 'a.b.c.d', '0.0.0.0', '255.255.255.255', '192.0.2.1,192.0.2.1']) {
+      assert.equal(parseBondOptions(`mode=1 arp_interval=100 arp_ip_target=${bad}`).problems.length, 1, bad);
+    }
+    const many = Array.from({ length: 17 }, (_, i) => `192.0.2.${i + 1}`).join(',');
+    assert.match(parseBondOptions(`mode=1 arp_interval=100 arp_ip_target=${many}`).problems[0].message, /at most 16/);
+    assert.deepEqual(parseBondOptions('mode=1 arp_interval=100 arp_ip_target=192.0.2.1,198.51.100.7').problems, []);
+  });
+
+  it('updelay, downdelay and peer_notif_delay: a multiple of miimon, and only with it (legacy)', () => {
+    assert.match(issuesOf('mode=1 miimon=100 updelay=150').join(), /bondings\.bond1\.options: updelay=150 is not a multiple of miimon=100: the kernel would round it down to 100/);
+    assert.match(issuesOf('mode=1 miimon=100 downdelay=50').join(), /downdelay=50 is not a multiple/);
+    assert.match(issuesOf('mode=1 updelay=200').join(), /updelay=200 needs MII monitoring/);
+    assert.match(issuesOf('mode=1 miimon=100 arp_interval=100 arp_ip_target=192.0.2.1').join(), /exclude each other/);
+    assert.deepEqual(issuesOf('mode=1 miimon=100 updelay=200 downdelay=0 peer_notif_delay=300'), []);
+    // An OVS bond counts its delays in milliseconds, with carrier detection too.
+    assert.deepEqual(issuesOf('mode=1 updelay=150', { switch: 'ovs' }), []);
+  });
+
+  it('primary: one of the bond\'s NICs', () => {
+    assert.match(issuesOf('mode=1 primary=eth3').join(), /bondings\.bond1\.options: primary=eth3 is not one of the bond's NICs \(eth0, eth1\)/);
+    assert.deepEqual(issuesOf('mode=1 primary=eth1'), []);
   });
 });

@@ -149,3 +149,14 @@ describe('re-creating a deleted device from the spec read from the host', () => 
     assert.equal(spec.bridgeOpts?.default_pvid, '1');
   });
 });
+
+describe('undo of a bond slave detached while down', () => {
+  it('attaches it again, then brings it down (the driver brings up what it enslaves)', () => {
+    const steps: Step[] = [
+      { op: 'link.set', name: 'eth1', attr: 'master', from: 'bond0', to: null, down: true },
+      { op: 'link.set', name: 'eth0', attr: 'master', from: 'bond0', to: null },
+    ];
+    assert.deepEqual(undo(steps).map(describeStep), ['attach eth0 to bond0', 'attach eth1 to bond0', 'bring eth1 down']);
+    assert.equal('down' in undo(steps)[1], false, 'an attach carries no flag');
+  });
+});

@@ -134,16 +134,22 @@ async function ipBatch(steps: readonly LinuxStep[], family: 6 | undefined, optio
   const result = await run(argv, { input: `${lines.join('\n')}\n`, check: false, timeoutMs: 600_000 });
   if (result.code === 0) return { completed: steps.length };
   if (options.force) return { completed: steps.length, error: new NetswitchError(ErrorCode.Command, `ip -batch: ${result.stderr.trim()}`) };
-  // "Command failed -:12" names the 1-based line that failed; the rest were not run.
-  const m = /Command failed -:(\d+)/.exec(result.stderr);
-  const failedLine = m ? Number(m[1]) - 1 : 0;
-  const failed = stepOfLine[failedLine] ?? 0;
   const why = result.stderr
     .split('\n')
     .filter((l) => l && !l.startsWith('Command failed'))
     .join('; ');
+  const failedLine = failedBatchLine(result.stderr, lines);
+  const first = (options.stepOffset ?? 0) + 1;
+  if (failedLine === undefined) {
+    // Every step may have taken effect: the rollback undoes them all (skipping what never ran).
+    return {
+      completed: steps.length - 1,
+      error: new NetswitchError(ErrorCode.Command, `ip -batch stopped without saying at which step (${why || `exit ${result.code}`}): any of steps ${first}-${first + steps.length - 1} may have taken effect`, { hint: hintForKernelError(why) }),
+    };
+  }
+  const failed = stepOfLine[failedLine] ?? 0;
   const step = steps[failed];
-  const number = (options.stepOffset ?? 0) + failed + 1;
+  const number = first + failed;
   if (failed === options.faultAt) {
     return { completed: failed, error: new NetswitchError(ErrorCode.Command, `step ${number} (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`, { context: { step } }) };
   }
@@ -156,8 +162,24 @@ async function ipBatch(steps: readonly LinuxStep[], family: 6 | undefined, optio
   };
 }
 
+/**
+ * The 0-based line of an `ip -batch` input that failed: the one "Command failed -:N" names
+ * (the lines before it ran, the rest did not). A line ip cannot parse ends the batch at once,
+ * naming none (iproute2's invarg() exits); its message quotes the value, so the failed line is
+ * taken to be the last one holding it (later than the real one errs on the safe side: the undo
+ * skips steps that never ran). Undefined when nothing tells.
+ */
+export function failedBatchLine(stderr: string, lines: readonly string[]): number | undefined {
+  const named = /Command failed -:(\d+)/.exec(stderr);
+  if (named) return Number(named[1]) - 1;
+  const quoted = /"([^"]+)"/.exec(stderr)?.[1];
+  if (quoted === undefined) return undefined;
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i].split(' ').some((word) => word === quoted || word.split(',').includes(quoted))) return i;
+  return undefined;
+}
+
 function hintForKernelError(why: string): string | undefined {
-  if (/Unknown device type/i.test(why)) return 'the kernel lacks the driver for this device type (bonding or 8021q module): load it with modprobe, or use a kernel that has it';
+  if (/Unknown device type/i.test(why)) return 'the kernel lacks the driver for this device type (the bridge, bonding or 8021q module): load it with modprobe, or use a kernel that has it';
   if (/File exists/i.test(why)) return 'something on the host already has this name or route: see `netswitch show`';
   if (/Cannot find device/i.test(why)) return 'a device the plan needs is gone: re-run `netswitch plan` to see the current plan';
   return undefined;
