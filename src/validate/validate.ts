@@ -129,6 +129,8 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
       add(`${path}.bonding`, removed ? `bond ${net.bonding} is removed, but network ${name} uses it` : `bond ${net.bonding} does not exist`, removed ? `remove or move network ${name} in the same request` : `define it under bondings, e.g. bondings: { ${net.bonding}: { nics: [eth1, eth2] } }`);
     }
     if (!net.bridged && southbound(net) === undefined) add(path, 'a bridgeless network needs a NIC or bond', 'add nic or bonding, or make it bridged: true');
+    // A VLAN is a tag on a NIC or bond: a NIC-less bridge has nothing to tag (VDSM: ERR_BAD_VLAN).
+    if (net.bridged && net.vlan !== undefined && southbound(net) === undefined) add(`${path}.vlan`, `VLAN ${net.vlan} needs a NIC or bond to tag traffic on, and network ${name} has neither`, 'add nic or bonding, or drop vlan for a NIC-less bridge');
     const sb = southbound(net);
     if (sb !== undefined) {
       const key = `${sb}/${net.vlan ?? ''}`;

@@ -150,6 +150,9 @@ describe('validateConfig: one refusal per rule', () => {
   });
   it('a bridgeless network without a NIC or bond', () => {
     refusedOnce(check(config({ networks: { n: { bridged: false } } })), 'networks.n', /bridgeless network needs a NIC or bond/);
+    // A NIC-less bridge has nothing to tag: VDSM's test_add_bridged_vlaned_net_missing_sb_device_fails.
+    refusedOnce(check(config({ networks: { n: { bridged: true, vlan: 100 } } })), 'networks.n.vlan', /VLAN 100 needs a NIC or bond/);
+    refusedOnce(check(config({ networks: { n: { vlan: 100, switch: 'ovs' } } }), { switchTypes: new Set(['legacy', 'ovs']) }), 'networks.n.vlan', /VLAN 100 needs a NIC or bond/);
   });
   it('nameservers on a network without the default route', () => {
     refusedOnce(check(config({ networks: { n: { nic: 'eth1', nameservers: ['192.0.2.53'] } } })), 'networks.n.nameservers', /nameservers belong to the default-route network/);
