@@ -1,7 +1,9 @@
-// The Open vSwitch part of the report, in the same shape as the Linux one (clients never
-// branch on switch type): a network is its internal port; a bridged one also appears under
-// bridges, a VLAN network under vlans as <southbound>.<vid>, an OVS bond under bondings —
-// each marked switch: ovs. Derived from OVSDB and the kernel, not from the running config.
+// The Open vSwitch part of the report, in the shape VDSM's OVS switch gave it (clients never
+// branch on switch type): a network is its internal port, its southbound the NIC or bond port
+// of its bridge; a bridged one also appears under bridges, a VLAN network under vlans as
+// <southbound>.<vid>, an OVS bond under bondings — each marked switch: ovs; a bridgeless one
+// is reported on the device a Linux host would give it (VDSM's fake_bridgeless). Derived from
+// OVSDB and the kernel, not from the running config.
 import { type Config, isRemoval } from '../model/config.ts';
 import { formatBondOptions } from '../model/bond-options.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
@@ -39,6 +41,10 @@ function ovsNetworks(snapshot: Snapshot): OvsNetwork[] {
 }
 
 export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, running: Config, ip: IpOf): void {
+  // A bridgeless network is an internal port too, reported as VDSM's OVS switch fakes it: its
+  // iface and its IP configuration are those of the device a Linux host would put it on (the
+  // NIC, the bond, or <southbound>.<vid>), and it has no bridge.
+  const bridgeless: { iface: string; kind: 'nics' | 'bondings' | 'vlans'; shared: IpInfo & { mtu: number } }[] = [];
   for (const n of ovsNetworks(snapshot)) {
     const link = snapshot.links[n.name];
     const mtu = link?.mtu ?? n.port.interfaces[0].mtu ?? 0;
@@ -47,12 +53,16 @@ export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, runni
     const sbDevice = sb && vid !== undefined ? `${sb}.${vid}` : sb;
     const bridged = running.networks[n.name]?.bridged ?? true;
     const stp = stpOf(n.bridge);
+    // As VDSM reports an OVS network: southbound is the NIC or bond (the port on the bridge), the
+    // VLAN device that a Linux host would have is its port and a vlans entry.
     // Each entry its own IpInfo: YAML would print arrays shared by two entries as an alias.
-    caps.networks[n.name] = { ...ip(n.name, n.name), iface: n.name, bridged, southbound: sbDevice, vlanid: vid ?? null, ports: bridged && sbDevice ? [sbDevice] : [], stp, mtu, switch: 'ovs' };
+    const iface = bridged || !sbDevice ? n.name : sbDevice;
+    caps.networks[n.name] = { ...ip(n.name, n.name), iface, bridged, southbound: sb, vlanid: vid ?? null, ports: sbDevice ? [sbDevice] : [], stp, mtu, switch: 'ovs' };
     const shaped = hostQosOf(snapshot, n);
     if (shaped) caps.networks[n.name].hostQos = shaped;
     if (bridged) caps.bridges[n.name] = { ...ip(n.name, n.name), ports: sbDevice ? [sbDevice] : [], stp, opts: { multicast_snooping: n.bridge.mcastSnooping ? '1' : '0' }, mtu, switch: 'ovs' };
     if (sb && vid !== undefined) caps.vlans[sbDevice] = { ...ip(''), iface: sb, vlanid: vid, mtu, switch: 'ovs' };
+    if (!bridged && sbDevice) bridgeless.push({ iface: sbDevice, kind: vid !== undefined ? 'vlans' : n.southbound?.bond_mode !== undefined ? 'bondings' : 'nics', shared: { ...ip(n.name, n.name), mtu } });
   }
   for (const bridge of Object.values(snapshot.ovs?.layout.bridges ?? {})) {
     for (const port of Object.values(bridge.ports)) {
@@ -69,6 +79,10 @@ export function addOvsCapabilities(caps: Capabilities, snapshot: Snapshot, runni
         switch: 'ovs',
       };
     }
+  }
+  for (const b of bridgeless) {
+    const entry = caps[b.kind][b.iface];
+    if (entry) Object.assign(entry, b.shared);
   }
 }
 

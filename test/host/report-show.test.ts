@@ -115,6 +115,14 @@ bondings:
     assert.deepEqual([nets.storage.gateway, nets.storage.ipv6gateway, nets.storage.ipv4defaultroute, nets.storage.ipv6autoconf], ['198.51.100.1', '2001:db8:2::1', false, true]);
     const kc = out.kernel_config.networks;
     assert.deepEqual([kc.storage.gateway, kc.storage.ipv6gateway, kc.storage.ipv6autoconf, kc.storage.defaultRoute], ['198.51.100.1', '2001:db8:2::1', true, false]);
+    // VDSM's shape for OVS networks (vdsm/network/ovs/info.py, fake_bridgeless): southbound the
+    // NIC or bond; a bridgeless network on the device a Linux host would give it, with its IP there.
+    assert.deepEqual([nets.ovirtmgmt.iface, nets.ovirtmgmt.southbound, nets.ovirtmgmt.ports, nets.ovirtmgmt.bridged], ['ovirtmgmt', 'eth0', ['eth0'], true]);
+    assert.deepEqual([nets.storage.iface, nets.storage.southbound, nets.storage.ports, nets.storage.vlanid, nets.storage.bridged], ['bond0.20', 'bond0', ['bond0.20'], 20, false]);
+    assert.deepEqual(out.capabilities.bridges.ovirtmgmt.ports, ['eth0']);
+    assert.equal(out.capabilities.bridges.storage, undefined);
+    const vlan = out.capabilities.vlans['bond0.20'];
+    assert.deepEqual([vlan.iface, vlan.vlanid, vlan.ipv4addrs, vlan.gateway, vlan.switch], ['bond0', 20, ['198.51.100.10/24'], '198.51.100.1', 'ovs']);
 
     // ovs-appctl's own word: "active member mac: <mac>(<member>)".
     const appctl = await h.sh(['ovs-appctl', 'bond/show', 'bond0']);
