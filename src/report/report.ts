@@ -85,7 +85,9 @@ function shapingOf(snapshot: Snapshot, net: Config['networks'][string]): HostQos
 function addDeviceQos(caps: Capabilities): void {
   for (const net of Object.values(caps.networks)) {
     if (!net.hostQos) continue;
-    const dev = net.vlanid === null ? net.southbound : net.southbound.slice(0, -`.${net.vlanid}`.length);
+    // A legacy VLAN network's southbound is its VLAN device (<dev>.<vid>), an OVS one's the NIC or bond.
+    const vlanDevice = net.vlanid === null ? undefined : `.${net.vlanid}`;
+    const dev = vlanDevice && net.southbound.endsWith(vlanDevice) ? net.southbound.slice(0, -vlanDevice.length) : net.southbound;
     const entry = caps.nics[dev] ?? caps.bondings[dev];
     if (!entry) continue;
     (entry.qos ??= []).push({ hostQos: structuredClone(net.hostQos), vlan: net.vlanid ?? -1 });
