@@ -28,6 +28,8 @@ export interface Made {
   ovs: boolean;
   /** A bond: a foreign bond of the same name is taken over (validate.ts checks foreign devices). */
   bond?: boolean;
+  /** A Linux bridge: a foreign bridge of the same name is taken over as it is (VDSM does). */
+  bridge?: boolean;
 }
 
 /** Everything netswitch would make for CONFIG: networks first (a clash blames a network before a bond). */
@@ -44,7 +46,7 @@ export function devicesMade(config: Config): Made[] {
       made.push({ name: br, key: `ovsbr:${br}`, path: brPath, entry, what: `the OVS bridge of ${sb ?? `network ${name}`}`, own: false, kernel: true, ovs: true });
       continue;
     }
-    if (net.bridged) made.push({ name, key: `net:${name}`, path, entry, what: `the bridge of network ${name}`, own: true, kernel: true, ovs: false });
+    if (net.bridged) made.push({ name, key: `net:${name}`, path, entry, what: `the bridge of network ${name}`, own: true, kernel: true, ovs: false, bridge: true });
     if (sb !== undefined && net.vlan !== undefined) {
       const dev = `${sb}.${net.vlan}`;
       made.push({ name: dev, key: `vlan:${dev}`, path: `${path}.vlan`, entry, what: `the VLAN device of network ${name}`, own: false, kernel: true, ovs: false });
@@ -98,6 +100,9 @@ export function nameClashes(config: Config, ctx: NameContext): Issue[] {
     if (ours.has(name) || ownedByOvs(name)) continue;
     const link = ctx.snapshot.links[name];
     const how = blamed.own ? '' : ` (netswitch names ${blamed.what} so)`;
+    // A bridge someone else made, named as a Linux bridged network: taken over (its other ports
+    // stay; its addresses and options become the network's), as VDSM takes over such a bridge.
+    if (link && blamed.bridge && link.kind === 'bridge') continue;
     if (link && blamed.kernel && !blamed.bond) {
       issues.push({
         path: blamed.path,

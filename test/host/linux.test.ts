@@ -323,4 +323,27 @@ networks:
     assert.deepEqual([(await link(h, 'stpnet')).linkinfo.info_data.stp_state, (await link(h, 'stpnet')).linkinfo.info_data.forward_delay], [1, 400]);
     assert.equal((await apply(h, 'networks: { stpnet: { remove: true } }')).code, 0);
   });
+
+  test('a bridge made by hand, named as a network, is taken over as it is (VDSM), and removed with it', async () => {
+    await h.sh(['ip', 'link', 'add', 'handbr', 'type', 'bridge']);
+    await h.sh(['ip', 'link', 'add', 'hp0', 'type', 'veth', 'peer', 'name', 'hp1']);
+    await h.sh(['ip', 'link', 'set', 'hp0', 'master', 'handbr']);
+    await h.sh(['ip', 'addr', 'add', '10.77.0.1/24', 'dev', 'handbr']);
+    const before = await link(h, 'handbr');
+    const request = 'networks: { handbr: { nic: eth2, ipaddr: 203.0.113.77, prefix: 24 } }';
+    const r = await apply(h, request);
+    assert.equal(r.code, 0, r.stderr);
+    const after = await link(h, 'handbr');
+    assert.equal(after.ifindex, before.ifindex, 'the same bridge, not re-created');
+    assert.deepEqual(addrs(after), ['203.0.113.77/24'], 'its addresses are the network\'s');
+    assert.equal((await link(h, 'eth2')).master, 'handbr');
+    assert.equal((await link(h, 'hp0')).master, 'handbr', 'a port someone else attached stays');
+    assert.deepEqual(JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: request })).stdout).steps, []);
+    const show = JSON.parse((await h.cli(['-o', 'json', 'show'])).stdout);
+    assert.deepEqual(show.capabilities.networks.handbr.ipv4addrs, ['203.0.113.77/24']);
+    assert.equal((await apply(h, 'networks: { handbr: { remove: true } }')).code, 0);
+    assert.equal(await link(h, 'handbr'), undefined, 'removed with its network: netswitch owns it now');
+    assert.equal((await link(h, 'hp0')).master, undefined);
+    await h.sh(['ip', 'link', 'del', 'hp0']);
+  });
 });

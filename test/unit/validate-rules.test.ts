@@ -179,7 +179,11 @@ describe('validateConfig: one refusal per rule', () => {
     refusedOnce(check(config({ networks: { eth3: { nic: 'eth1' } } })), 'networks.eth3', /a device named eth3 exists and was not made by netswitch \(a nic\)/);
     const host = snapshot(link('eth1', 'nic'), link('bond5', 'bridge'), link('br0', 'bridge'));
     refusedOnce(check(config({ bondings: { bond5: { nics: ['eth1'] } } }), { snapshot: host }), 'bondings.bond5', /a device named bond5 exists and is not a bond/);
-    refusedOnce(check(config({ networks: { br0: { nic: 'eth1' } } }), { snapshot: host }), 'networks.br0', /a device named br0 exists and was not made by netswitch \(a bridge\)/);
+    // A foreign bridge named as a Linux bridged network is taken over (VDSM's
+    // test_create_network_over_an_existing_unowned_bridge); anything else of that name is not.
+    assert.deepEqual(check(config({ networks: { br0: { nic: 'eth1' } } }), { snapshot: host }), []);
+    assert.deepEqual(check(config({ networks: { br0: {} } }), { snapshot: host }), []);
+    refusedOnce(check(config({ networks: { eth3: { nic: 'eth1' } } })), 'networks.eth3', /\(a nic\)/);
     // An OVS network's internal port is named after it too.
     const ovs = new Set(['legacy', 'ovs']);
     refusedOnce(check(config({ networks: { br0: { nic: 'eth1', bridged: false, switch: 'ovs' } } }), { snapshot: host, switchTypes: ovs }), 'networks.br0', /was not made by netswitch/);
