@@ -40,9 +40,9 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
     const start = performance.now();
     const result =
       kind === 'ovs'
-        ? await runOvs(group as OvsStep[], faultAt, options)
+        ? await runOvs(group as OvsStep[], faultAt, options, offset)
         : kind === 'dhcp'
-          ? await runDhcp(group as DhcpStep[], faultAt, options)
+          ? await runDhcp(group as DhcpStep[], faultAt, options, offset)
           : kind === 'flow'
             ? await executeFlows(group as FlowStep[], { force: options.force, faultAt, stepOffset: offset })
             : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset, log: options.log });
@@ -59,9 +59,9 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
   return { completed: steps.length, ...(firstError ? { error: firstError } : {}) };
 }
 
-async function runOvs(group: OvsStep[], faultAt: number | undefined, options: RunPlanOptions): Promise<PlanResult> {
+async function runOvs(group: OvsStep[], faultAt: number | undefined, options: RunPlanOptions, offset: number): Promise<PlanResult> {
   if (faultAt !== undefined) {
-    return { completed: faultAt, error: new NetswitchError(ErrorCode.Ovsdb, `step (${describeStep(group[faultAt])}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`) };
+    return { completed: faultAt, error: new NetswitchError(ErrorCode.Ovsdb, `step ${offset + faultAt + 1} (${describeStep(group[faultAt])}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`) };
   }
   if (!options.ovs) {
     return { completed: 0, error: new NetswitchError(ErrorCode.Ovsdb, 'the plan has Open vSwitch steps but OVSDB is not reachable', { hint: 'start Open vSwitch, or set NETSWITCH_OVSDB to its database socket' }) };
@@ -84,11 +84,11 @@ function kindOf(step: Step): 'ovs' | 'flow' | 'dhcp' | 'linux' {
 }
 
 /** DHCP clients one after the other: each start waits for its lease. */
-async function runDhcp(group: DhcpStep[], faultAt: number | undefined, options: RunPlanOptions): Promise<PlanResult> {
+async function runDhcp(group: DhcpStep[], faultAt: number | undefined, options: RunPlanOptions, offset: number): Promise<PlanResult> {
   let firstError: NetswitchError | undefined;
   for (const [i, step] of group.entries()) {
     try {
-      if (i === faultAt) throw new NetswitchError(ErrorCode.Command, `step (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`);
+      if (i === faultAt) throw new NetswitchError(ErrorCode.Command, `step ${offset + i + 1} (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`);
       if (!options.stateDir) throw new NetswitchError(ErrorCode.Internal, 'DHCP steps need the state dir');
       if (step.op === 'dhcp.start') await startDhcp(options.stateDir, step.client);
       else await stopDhcp(options.stateDir, step.client);

@@ -175,7 +175,7 @@ export const networkAttrs = z.strictObject({
   switch: switchType.optional(),
   bootproto: z.enum(['none', 'dhcp']).optional(),
   ipaddr: optionalIpv4.optional(),
-  netmask: optionalIpv4.optional(),
+  netmask: z.string().regex(new RegExp(`^(${IPV4_WORDS})?$`), 'expected a netmask like 255.255.255.0').transform(absentIfEmpty).optional(),
   prefix: optionalIntField(0, 32).optional(),
   gateway: optionalIpv4.optional(),
   defaultRoute: boolField.optional(),

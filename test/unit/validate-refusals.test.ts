@@ -221,6 +221,8 @@ describe('schema messages say what was expected and what was given', () => {
     assert.equal(by['networks.n.stp'], 'expected true, false (or yes/no, on/off) or "rstp", got "mstp"');
     assert.equal(by['networks.n.ipaddr'], 'expected an IPv4 address like 192.0.2.10, got "1.2.3"');
     assert.ok(issues.every((i) => i.hint.length > 10));
+    const mask = schemaIssues({ networks: { n: { nic: 'eth1', ipaddr: '192.0.2.1', netmask: '300.300.300.300' } } });
+    assert.equal(mask.find((i) => i.path === 'networks.n.netmask')?.message, 'expected a netmask like 255.255.255.0, got "300.300.300.300"');
     const more = Object.fromEntries(schemaIssues({ networks: { n: { vlan: 1.5, nameservers: 'x' } }, bondings: { bond0: { options: 'mode=1' } }, options: { connectivityTimeout: 'soon' } }).map((i) => [i.path, i.message]));
     assert.equal(more['networks.n.vlan'], 'expected an integer from 0 to 4094, got 1.5');
     assert.equal(more['networks.n.nameservers'], 'expected a list, got "x"');

@@ -42,7 +42,7 @@ export async function executeLinux(steps: readonly (LinuxStep | QosStep)[], opti
     const r = group.tc
       ? await runTc(group.steps as unknown as QosStep[], faultAt, options.force, stepOffset)
       : group.files
-        ? await executeFiles(group.steps, faultAt, options.force)
+        ? await executeFiles(group.steps, faultAt, options.force, stepOffset)
         : await ipBatch(group.steps, group.family, { ...options, faultAt, stepOffset });
     options.log?.debug(`  ${group.tc ? 'tc' : group.files ? 'files' : 'ip -batch'}: ${group.steps.length} steps in ${Math.round(performance.now() - start)} ms`);
     if (r.error) {
@@ -83,17 +83,17 @@ async function runTc(steps: QosStep[], faultAt: number | undefined, force = fals
   return executeTc(steps, { force, stepOffset });
 }
 
-async function executeFiles(steps: readonly LinuxStep[], faultAt: number | undefined, force = false): Promise<ExecuteResult> {
+async function executeFiles(steps: readonly LinuxStep[], faultAt: number | undefined, force = false, stepOffset = 0): Promise<ExecuteResult> {
   let firstError: NetswitchError | undefined;
   for (const [i, step] of steps.entries()) {
     try {
-      if (i === faultAt) throw new NetswitchError(ErrorCode.Command, `step (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`);
+      if (i === faultAt) throw new NetswitchError(ErrorCode.Command, `step ${stepOffset + i + 1} (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`);
       if (step.op === 'dns.set') await writeNameservers(step.to);
       // /proc/sys writes never block: synchronous, as thousands of them go faster that way.
       else if (step.op === 'sysctl.set') writeFileSync(ipv6ConfPath(step.dev, step.key), step.to);
       else if (isPrimaryClear(step)) writeFileSync(bondPrimaryPath(step.name), '\n');
     } catch (e) {
-      const error = e instanceof NetswitchError ? e : new NetswitchError(ErrorCode.Host, `step (${describeStep(step)}) failed: ${(e as Error).message}`, { cause: e, hint: 'check the file and its permissions' });
+      const error = e instanceof NetswitchError ? e : new NetswitchError(ErrorCode.Host, `step ${stepOffset + i + 1} (${describeStep(step)}) failed: ${(e as Error).message}`, { cause: e, hint: 'check the file and its permissions' });
       if (!force) return { completed: i, error };
       firstError ??= error;
     }
