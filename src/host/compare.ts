@@ -53,7 +53,8 @@ function routeKey(r: Snapshot['routes'][number]): string {
 
 /**
  * Routes the kernel derives from addresses and link state (proto kernel, table local), or
- * learns from router advertisements (proto ra), are left out: they are not configuration.
+ * learns from router advertisements (proto ra), are left out: they are not configuration (an
+ * apply's reads do not even list them: CONFIGURED_ROUTE_PROTOCOLS).
  */
 function configuredRoutes(s: Snapshot): Snapshot['routes'] {
   return s.routes.filter((r) => r.protocol !== 'kernel' && r.protocol !== 'ra' && r.table !== 'local');

@@ -65,6 +65,15 @@ export interface Route {
   type?: string;
 }
 
+/**
+ * Route protocols a configuration sets: boot (ip's default: netswitch, the DHCP client's
+ * script, most administrators), static and dhcp (NetworkManager, systemd-networkd). An apply
+ * reads only these (the kernel filters the dump: with thousands of devices their kernel and
+ * local routes are most of it); what it plans, verifies and proves a rollback against is
+ * among them (plan/layout.ts, host/compare.ts).
+ */
+export const CONFIGURED_ROUTE_PROTOCOLS = ['boot', 'static', 'dhcp'] as const;
+
 export interface Rule {
   family: 4 | 6;
   priority: number;
@@ -100,6 +109,11 @@ export interface Snapshot {
   /** ms since the epoch, when it was read */
   time: number;
   links: Readonly<Record<string, Link>>;
+  /**
+   * The routes configuration makes, of every table and both families: those of the protocols
+   * in CONFIGURED_ROUTE_PROTOCOLS. A report's read (with counters) has every route: the
+   * kernel's and those learnt from router advertisements too.
+   */
   routes: readonly Route[];
   rules: readonly Rule[];
   nameservers: readonly string[];

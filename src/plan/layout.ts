@@ -2,7 +2,7 @@
 // snapshot, the ones the host has. The planner diffs two layouts; the same diff with the
 // roles swapped is how verification works (a verified apply re-plans to nothing).
 import { DEFAULT_MTU, type Config, type Network, southbound } from '../model/config.ts';
-import { BRIDGE_DEFAULTS, bridgeOptsFromInfo, isSettableBridgeOption } from '../model/bridge-options.ts';
+import { BRIDGE_DEFAULTS, bridgeOptsFromInfo } from '../model/bridge-options.ts';
 import { bondOptionsFromInfo, bondOptionsSet, ipBondOptions } from '../model/bond-options.ts';
 import type { Address, DhcpClient, Ipv6Conf, Link, Snapshot } from '../model/snapshot.ts';
 import { ipv4Subnet, ipv6Subnet } from '../model/ip.ts';
@@ -299,21 +299,16 @@ export function layoutFromSnapshot(
 
 export function specFromLink(link: Link): LinkSpec {
   const kind: LinkSpecKind = link.kind === 'other' ? 'nic' : link.kind;
-  const spec: LinkSpec = {
-    name: link.name,
-    kind,
-    mtu: link.mtu,
-    up: link.up,
-    addresses: link.addresses.filter((a) => !a.dynamic).map((a) => a.cidr).sort(),
-    mac: link.mac,
-  };
-  if (link.master !== undefined) spec.master = link.master;
-  const slaac = link.addresses.filter(isAutoconfAddress).map((a) => a.cidr);
-  if (slaac.length) spec.autoconfAddresses = slaac.sort();
-  if (kind === 'bridge') {
-    const opts = bridgeOptsFromInfo(link.info);
-    spec.bridgeOpts = Object.fromEntries(Object.entries(opts).filter(([k]) => isSettableBridgeOption(k)));
+  const addresses: string[] = [];
+  let slaac: string[] | undefined;
+  for (const a of link.addresses) {
+    if (!a.dynamic) addresses.push(a.cidr);
+    else if (isAutoconfAddress(a)) (slaac ??= []).push(a.cidr);
   }
+  const spec: LinkSpec = { name: link.name, kind, mtu: link.mtu, up: link.up, addresses: addresses.sort(), mac: link.mac };
+  if (link.master !== undefined) spec.master = link.master;
+  if (slaac) spec.autoconfAddresses = slaac.sort();
+  if (kind === 'bridge') spec.bridgeOpts = bridgeOptsFromInfo(link.info, true);
   if (kind === 'bond') {
     // Mode and what differs from the defaults: a bond re-created from this spec (the undo of
     // its deletion) is given only those, as one created from a config is.
