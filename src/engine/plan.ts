@@ -8,7 +8,7 @@ import { type Issue, invalid } from '../model/errors.ts';
 import { adoptHostBonds, mergeRequest } from '../model/merge.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { OvsdbClient } from '../ovsdb/index.ts';
-import { type Layout, layoutFromSnapshot, layoutOf, sourceRouteTable } from '../plan/layout.ts';
+import { type Layout, layoutFromSnapshot, layoutOf, networkIface, nicsOf, sourceRouteTable } from '../plan/layout.ts';
 import { planLinuxPhases } from '../plan/linux.ts';
 import { type OvsLayout, ovsLayoutOf, planOvs } from '../plan/ovs.ts';
 import type { Step } from '../plan/steps.ts';
@@ -118,12 +118,21 @@ function foreignShaping(desired: Config, snapshot: Snapshot): Issue[] {
   return issues;
 }
 
-/** The devices networks sit on, now and after the change (whose IPv6 sysctls are managed). */
+/**
+ * The devices networks sit on, now and after the change, and the NICs it frees: those whose
+ * IPv6 sysctls the layouts manage (layoutOf gives them ipv6conf), read from the config alone
+ * (building both layouts for it took ~10 ms of a plan of 1000 networks).
+ */
 export function networkDevices(desired: Config, running: Config): string[] {
   const devs = new Set<string>();
-  for (const layout of [layoutOf(desired, running), layoutOf(running, emptyConfig())]) {
-    for (const l of Object.values(layout.links)) if (l.ipv6conf) devs.add(l.name);
+  for (const config of [desired, running]) {
+    for (const [name, net] of Object.entries(config.networks)) {
+      const iface = networkIface(name, net);
+      if (iface !== undefined) devs.add(iface);
+    }
   }
+  const kept = nicsOf(desired);
+  for (const nic of nicsOf(running)) if (!kept.has(nic)) devs.add(nic);
   return [...devs];
 }
 

@@ -121,9 +121,14 @@ function stpOffBesideStp(networks: ChangeRequest['networks'], stpOff: readonly s
 
 /** A copy of VALUE whose mappings have no null-valued keys (list elements are kept). */
 function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((v) => (v !== null && typeof v === 'object' ? withoutNulls(v) : v));
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== null) out[key] = withoutNulls(v);
+  }
+  return out;
 }
 
 export function defaultOptions(): Options {
