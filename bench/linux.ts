@@ -207,7 +207,7 @@ and the address on the bridge. A sandbox host has at most 64 NICs, so each sandb
 from one \`ip -batch\` (a few hundred ms at N=1000, not counted). The baselines run exactly the commands of netswitch's plan, in its
 order (bridge, port, NIC up, bridge up, address: 5 per network) with \`ip -n <host netns>\`. Whole process = wall clock of
 \`ip netns exec <host> env <sandbox env> bin/netswitch -o json apply FILE\`, with the compile cache bin/netswitch keeps warm (a first
-apply and removal at N=2 fill it before anything is measured); in-process = the sum of its reported \`timings\` (the phases below).
+apply and removal at N=2 fill it before anything is measured); in-process = the sum of its reported \`timings\` (the phases below). Among them \`read\`: the host read an apply starts at start-up, while netswitch loads (cli/early.ts), counted at its wall time, which overlaps start-up and waits for the loading main thread: an unchanged re-apply's in-process sum can exceed its whole process.
 The rollback is an apply with \`NETSWITCH_FAULT_STEP\` = the plan's last step, so every step before it is undone; its undo part is
 timed from netswitch's "rolling back" log line to its exit. Removing a bridge costs the kernel ~17 ms whatever the method
 (\`ip link del group\` batches the work and still pays it per bridge), so the fastest undo is the floor for removal and rollback.

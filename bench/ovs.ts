@@ -244,7 +244,7 @@ Each network is \`{bonding: bond0, vlan: K, switch: ovs}\`, the bond \`{nics: [e
 one OVS bridge br-bond0 (userspace datapath, as the sandbox sets), the bond port, and an internal port netK tagged K per network.
 Whole process = wall clock of \`ip netns exec <host> env <sandbox env> bin/netswitch -o json apply FILE\` (the baselines likewise, except (a),
 whose ovs-vsctl calls run directly with \`--db\`), with the compile cache bin/netswitch keeps warm (an apply and removal at N=2 fill it first); in-process = the sum of netswitch's reported \`timings\` (the phases
-below). netswitch also does what the baselines do not: it brings the N internal ports up (one \`ip -batch\`), checks every
+below). Among them \`read\`: the host read an apply starts at start-up, while netswitch loads (cli/early.ts), counted at its wall time, which overlaps start-up and waits for the loading main thread: an unchanged re-apply's in-process sum can exceed its whole process. netswitch also does what the baselines do not: it brings the N internal ports up (one \`ip -batch\`), checks every
 interface for errors, reads the host back to verify, and writes its state; ovs-vsctl and (c) only write the rows and wait for ovs-vswitchd.
 
 ${times}
