@@ -1,6 +1,6 @@
 // From a request to the steps that would carry it out: parse, merge into the running config,
 // read the host, validate, plan. Changes nothing.
-import { type ChangeRequest, type Config, emptyConfig, southbound } from '../model/config.ts';
+import { type ChangeRequest, type Config, emptyConfig, isRemoval, southbound } from '../model/config.ts';
 import { type QosLayout, hostQosProblems, planQosPhases, qosLayoutOf } from '../qos/hfsc.ts';
 import { ovsHostQosProblems } from '../qos/ovs.ts';
 import { canonicalizeLenient } from '../model/canonicalize.ts';
@@ -83,9 +83,22 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   );
   issues.push(...hostQosProblems(desired), ...ovsHostQosProblems(desired), ...foreignShaping(desired, snapshot));
   if (issues.length) throw invalid(issues);
+  warnUnusedNameservers(request, options.log);
   const datapath = options.ovsDatapath ?? defaultDatapath();
   const target = targetOf(running, desired, owned, datapath, snapshot.ipv6 !== false);
   return { request, running, desired, snapshot, owned, datapath, ipv6confDevs, target, steps: planAgainst(snapshot, target) };
+}
+
+/** The resolver reads the first MAXNS (3) nameservers of resolv.conf (glibc, musl): more are written, and said to be unused. */
+const RESOLVER_MAXNS = 3;
+
+function warnUnusedNameservers(request: ChangeRequest, log: Log | undefined): void {
+  for (const [name, net] of Object.entries(request.networks)) {
+    const servers = isRemoval(net) ? undefined : net.nameservers;
+    if (servers && servers.length > RESOLVER_MAXNS) {
+      log?.warn(`networks.${name}.nameservers: ${servers.length} servers, and the resolver uses the first ${RESOLVER_MAXNS} of resolv.conf (${servers.slice(RESOLVER_MAXNS).join(', ')} would never be asked)`);
+    }
+  }
 }
 
 /** The request parsed and merged into the running config, with the problems found so far. */

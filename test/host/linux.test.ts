@@ -324,6 +324,12 @@ networks:
     assert.equal((await apply(h, 'networks: { stpnet: { remove: true } }')).code, 0);
   });
 
+  test('more nameservers than the resolver reads: accepted, with a warning naming those never asked', async () => {
+    const r = await h.cli(['plan', '-'], { input: 'networks: { dnsnet: { nic: eth2, ipaddr: 203.0.113.5, prefix: 24, gateway: 203.0.113.1, defaultRoute: true, nameservers: [192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4] } }' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: networks\.dnsnet\.nameservers: 4 servers, and the resolver uses the first 3 of resolv\.conf \(192\.0\.2\.4 would never be asked\)/);
+  });
+
   test('a bridge made by hand, named as a network, is taken over as it is (VDSM), and removed with it', async () => {
     await h.sh(['ip', 'link', 'add', 'handbr', 'type', 'bridge']);
     await h.sh(['ip', 'link', 'add', 'hp0', 'type', 'veth', 'peer', 'name', 'hp1']);
