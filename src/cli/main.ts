@@ -235,8 +235,11 @@ program
     );
   });
 
-/** plan and show only read: they say when a change is pending or an apply was interrupted. */
-async function warnAboutJournal(stateDir: string): Promise<void> {
+/**
+ * plan and show only read: they say when a change is pending or an apply was interrupted.
+ * Returns the journal, if any.
+ */
+async function warnAboutJournal(stateDir: string) {
   const { StateDir } = await import('../engine/state.ts');
   const { readJournal } = await import('../engine/transaction.ts');
   const journal = await readJournal(new StateDir(stateDir));
@@ -245,6 +248,7 @@ async function warnAboutJournal(stateDir: string): Promise<void> {
   } else if (journal) {
     process.stderr.write(`warning: an apply was interrupted (pid ${journal.pid}, started ${journal.startedAt}): the host may be half changed; \`netswitch rollback\` restores it (the next apply or restore does so first)\n`);
   }
+  return journal;
 }
 
 async function loadReport() {
@@ -252,11 +256,13 @@ async function loadReport() {
   const { StateDir } = await import('../engine/state.ts');
   const { buildReport } = await import('../report/report.ts');
   const state = new StateDir((await engineOptions()).stateDir);
-  await warnAboutJournal(state.dir);
+  const journal = await warnAboutJournal(state.dir);
   const { networkIface } = await import('../plan/layout.ts');
   const ovs = await openOvs();
   try {
-    const runningRead = state.running();
+    // A pending change is on the host: the report is of its config (what kernel_config and
+    // the names of networks come from), not of the running one it replaces only at commit.
+    const runningRead = journal?.state === 'pending' ? Promise.resolve(journal.desired) : state.running();
     // The IPv6 sysctls of the running networks' devices only (what ipv6autoconf is reported
     // from), not of every link: known once the running config is read, while the host read runs.
     const ipv6confDevs = runningRead.then(

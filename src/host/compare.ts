@@ -1,7 +1,8 @@
 // Comparing two snapshots the way an operator would: what the host is configured to be, not
 // what it happens to be doing. Ifindexes, counters, operational state, timers and STP
 // topology are left out, and so is what the kernel derives from carrier and MAC (IPv6
-// link-local addresses, kernel routes) and the devices of OVS's datapaths (ovs-vswitchd's own);
+// link-local addresses, kernel routes), the devices of OVS's datapaths and the MTU of an OVS
+// bridge's own port (ovs-vswitchd's);
 // everything that configuration decides is in. The rollback proof is
 // `diffSnapshots(before, after)` returning nothing.
 import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
@@ -68,6 +69,9 @@ function ruleKey(r: Snapshot['rules'][number]): string {
 export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
   const out: string[] = [];
   const names = new Set([...Object.keys(a.links), ...Object.keys(b.links)]);
+  // An OVS bridge's own port has no mtu_request from netswitch: ovs-vswitchd gives it the
+  // smallest MTU of the bridge's other ports, and keeps a larger one it once had.
+  const ovsBridges = new Set([...Object.keys(a.ovs?.layout.bridges ?? {}), ...Object.keys(b.ovs?.layout.bridges ?? {})]);
   for (const name of [...names].sort()) {
     if (OVS_DATAPATH_DEVICES.has(name)) continue; // re-made by ovs-vswitchd with a new MAC when a rollback re-creates the first bridge
     const la = a.links[name];
@@ -78,6 +82,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
       const da = digestLink(la);
       const db = digestLink(lb);
       for (const key of Object.keys(da) as (keyof LinkDigest)[]) {
+        if (key === 'mtu' && ovsBridges.has(name)) continue;
         if (key === 'info') {
           const keys = new Set([...Object.keys(da.info), ...Object.keys(db.info)]);
           for (const k of keys) {

@@ -349,11 +349,14 @@ function canonicalBond(a: BondAttrs, path: string, issues: Issue[]): Bond {
     issues.push({ path: `${path}.options`, message: `primary=${options.primary} is not one of the bond's NICs (${bond.nics.join(', ') || 'none'})`, hint: `name one of ${bond.nics.join(', ') || 'its NICs'} as primary, or add ${options.primary} to nics` });
   }
   if (bond.switch === 'ovs' && problems.length === 0) {
-    // Only here are the options the request wrote known (canonical options always hold a mode).
+    // Only here are the options the request wrote known (parsed options always hold a mode).
     const explicit = new Set((a.options ?? '').split(/\s+/).map((w) => w.slice(0, w.indexOf('='))));
     for (const p of ovsBondConflicts(options, explicit)) {
       issues.push({ path: `${path}.options`, message: p.message, hint: `give each setting once: drop ${p.option}, or make it agree with the kernel option` });
     }
+    // An OVS bond given natively (ovs:bond_mode, ovs:lacp) and no kernel mode has no mode: the
+    // default one would be written back (running config, kernel_config) and then contradict them.
+    if (!explicit.has('mode') && ('ovs:bond_mode' in options || 'ovs:lacp' in options)) delete options.mode;
   }
   return bond;
 }

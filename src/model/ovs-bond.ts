@@ -48,7 +48,12 @@ export function ovsBondSettings(options: Record<string, string>): { settings: Ov
     if (key.startsWith('ovs:')) {
       const name = key.slice(4);
       const allowed = NATIVE[name];
-      if (allowed === undefined) problems.push({ option: key, message: `unknown Open vSwitch bond setting ${name} (known: ${Object.keys(NATIVE).join(', ')})` });
+      if (allowed === undefined) {
+        // other_config keys are written without the column: ovs:lacp-time, not ovs:other_config:lacp-time.
+        const bare = name.replace(/^other_config:/, '');
+        const hint = bare !== name && NATIVE[bare] !== undefined ? `: write ovs:${bare} (other_config keys are given without other_config:)` : ` (known: ${Object.keys(NATIVE).join(', ')})`;
+        problems.push({ option: key, message: `unknown Open vSwitch bond setting ${name}${hint}` });
+      }
       else if (allowed === 'uint' && !/^\d+$/.test(value)) problems.push({ option: key, message: `${name} takes a whole number` });
       else if (Array.isArray(allowed) && !allowed.includes(value)) problems.push({ option: key, message: `${name} takes one of ${allowed.join(', ')}` });
       else if (name === 'bond_mode') settings.bond_mode = value as OvsBondSettings['bond_mode'];

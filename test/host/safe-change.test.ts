@@ -103,6 +103,11 @@ describe('safe change: connectivity check, commit/rollback, persistence, crash r
     const r = await apply(h, 'networks: { storage: { remove: true }, extra: { nic: eth3, ipaddr: 203.0.113.99, prefix: 24 } }', '--no-commit', '--timeout', '60');
     assert.equal(r.code, 0, r.stderr);
     assert.notEqual(await hostState(h), before);
+    // Pending, the change is on the host: the report is of its config, not of the one it replaces at commit.
+    const pending = await h.cli(['-o', 'json', 'show']);
+    assert.match(pending.stderr, /a change is pending/);
+    const kc = JSON.parse(pending.stdout).kernel_config.networks;
+    assert.deepEqual([kc.extra?.ipaddr, kc.storage], ['203.0.113.99', undefined]);
     const rb = await h.cli(['rollback']);
     assert.equal(rb.code, 0, rb.stderr);
     assert.equal(await hostState(h), before);

@@ -31,4 +31,14 @@ describe('diffSnapshots (the rollback proof)', () => {
       assert.deepEqual(diffSnapshots(snapshot(link(dev, '02:00:00:00:00:01', type)), snapshot()), [], dev);
     }
   });
+
+  it("leaves out the MTU of an OVS bridge's own port (ovs-vswitchd's), not that of a network's port", () => {
+    const withOvs = (mtus: Record<string, number>): Snapshot => {
+      const s = snapshot(...Object.entries(mtus).map(([name, mtu]) => ({ ...link(name, '02:00:00:00:00:01', 'openvswitch'), mtu })));
+      const bridge = { name: 'br-bond0', ports: {} } as unknown as NonNullable<Snapshot['ovs']>['layout']['bridges'][string];
+      return { ...s, ovs: { layout: { bridges: { 'br-bond0': bridge } }, bridges: {}, ports: {}, interfaces: {} } as unknown as Snapshot['ovs'] };
+    };
+    assert.deepEqual(diffSnapshots(withOvs({ 'br-bond0': 1500, vm1: 1600 }), withOvs({ 'br-bond0': 1600, vm1: 1600 })), []);
+    assert.deepEqual(diffSnapshots(withOvs({ 'br-bond0': 1500, vm1: 1600 }), withOvs({ 'br-bond0': 1500, vm1: 1500 })), ['link vm1 mtu: 1600 -> 1500']);
+  });
 });

@@ -11,6 +11,8 @@ import { mergeRequest } from '../../src/model/merge.ts';
 import type { OvsSnapshot } from '../../src/model/ovs.ts';
 import type { Link, Snapshot } from '../../src/model/snapshot.ts';
 import { bridgeOptionProblem } from '../../src/model/bridge-options.ts';
+import { formatBondOptions } from '../../src/model/bond-options.ts';
+import { ovsBondSettings } from '../../src/model/ovs-bond.ts';
 import { ovsBridgeName } from '../../src/plan/ovs.ts';
 import { type ValidateContext, validateConfig } from '../../src/validate/validate.ts';
 
@@ -163,6 +165,19 @@ describe('OVS bonds', () => {
     for (const options of ['mode=802.3ad ovs:bond_mode=balance-tcp ovs:lacp=active', 'ovs:bond_mode=balance-tcp ovs:lacp=passive', 'mode=1 miimon=100 ovs:bond-miimon-interval=0100', 'mode=active-backup ovs:lacp-time=fast']) {
       assert.deepEqual(schemaIssues({ bondings: { bond0: { nics: ['eth1'], switch: 'ovs', options } } }), [], options);
     }
+  });
+  it('native settings alone keep no mode, so the options written back (running config, kernel_config) read the same again', () => {
+    for (const options of ['ovs:bond_mode=balance-slb ovs:lacp=passive', 'ovs:bond_mode=balance-tcp ovs:lacp=active', 'ovs:bond_mode=active-backup']) {
+      const bond = canonicalizeRequest({ bondings: { bond0: { nics: ['eth1'], switch: 'ovs', options } } }).bondings.bond0 as { options: Record<string, string> };
+      assert.equal(bond.options.mode, undefined, options);
+      const again = formatBondOptions(bond.options);
+      assert.deepEqual(schemaIssues({ bondings: { bond0: { nics: ['eth1'], switch: 'ovs', options: again } } }), [], again);
+    }
+    const prefixed = ovsBondSettings({ 'ovs:other_config:lacp-time': 'fast' }).problems;
+    assert.match(prefixed[0]?.message ?? '', /write ovs:lacp-time \(other_config keys are given without other_config:\)/);
+    // A legacy bond, or an OVS one with kernel options only, still has its (default) mode.
+    const legacy = canonicalizeRequest({ bondings: { bond0: { nics: ['eth1'], options: 'miimon=100' } } }).bondings.bond0 as { options: Record<string, string> };
+    assert.equal(legacy.options.mode, 'balance-rr');
   });
 });
 
