@@ -1,8 +1,8 @@
 // Comparing two snapshots the way an operator would: what the host is configured to be, not
 // what it happens to be doing. Ifindexes, counters, operational state, timers and STP
 // topology are left out, and so is what the kernel derives from carrier and MAC (IPv6
-// link-local addresses, kernel routes), the devices of OVS's datapaths and the MTU of an OVS
-// bridge's own port (ovs-vswitchd's);
+// link-local addresses, kernel routes), the devices of OVS's datapaths, the MTU of an OVS
+// bridge's own port (ovs-vswitchd's) and the MACs a tlb/alb bond gives its slaves;
 // everything that configuration decides is in. The rollback proof is
 // `diffSnapshots(before, after)` returning nothing.
 import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
@@ -81,8 +81,10 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
     else {
       const da = digestLink(la);
       const db = digestLink(lb);
+      const aloneMac = bondOwnsSlaveMac(a, la) || bondOwnsSlaveMac(b, lb);
       for (const key of Object.keys(da) as (keyof LinkDigest)[]) {
         if (key === 'mtu' && ovsBridges.has(name)) continue;
+        if (key === 'mac' && aloneMac) continue;
         if (key === 'info') {
           const keys = new Set([...Object.keys(da.info), ...Object.keys(db.info)]);
           for (const k of keys) {
@@ -118,6 +120,17 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
     out.push(`nameservers: ${a.nameservers.join(' ') || '(none)'} -> ${b.nameservers.join(' ') || '(none)'}`);
   }
   return out;
+}
+
+/**
+ * A slave of a balance-tlb or balance-alb bond: the driver gives it a MAC of the bond's
+ * choosing and moves MACs between slaves when the active one changes (its link monitor decides
+ * when, so a rollback that re-attaches them cannot pin which slave ends with which); like the
+ * active slave, that is the bond's state, not configuration.
+ */
+function bondOwnsSlaveMac(s: Snapshot, l: Link): boolean {
+  const mode = l.master === undefined ? undefined : s.links[l.master]?.info.mode;
+  return mode === 'balance-tlb' || mode === 'balance-alb';
 }
 
 function diffSets(a: string[], b: string[], what: string, out: string[]): void {

@@ -32,6 +32,12 @@ describe('diffSnapshots (the rollback proof)', () => {
     }
   });
 
+  it('leaves out the MACs a balance-tlb/alb bond gives its slaves, not those of other slaves', () => {
+    const host = (mode: string, eth0: string) => snapshot({ ...link('bond0', '02:00:00:00:00:09', 'bond'), info: { mode } }, { ...link('eth0', eth0, 'veth'), master: 'bond0' });
+    assert.deepEqual(diffSnapshots(host('balance-alb', '02:00:00:00:00:01'), host('balance-alb', '02:00:00:00:00:02')), []);
+    assert.deepEqual(diffSnapshots(host('active-backup', '02:00:00:00:00:01'), host('active-backup', '02:00:00:00:00:02')), ['link eth0 mac: "02:00:00:00:00:01" -> "02:00:00:00:00:02"']);
+  });
+
   it("leaves out the MTU of an OVS bridge's own port (ovs-vswitchd's), not that of a network's port", () => {
     const withOvs = (mtus: Record<string, number>): Snapshot => {
       const s = snapshot(...Object.entries(mtus).map(([name, mtu]) => ({ ...link(name, '02:00:00:00:00:01', 'openvswitch'), mtu })));
