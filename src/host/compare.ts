@@ -81,10 +81,10 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
     else {
       const da = digestLink(la);
       const db = digestLink(lb);
-      const aloneMac = bondOwnsSlaveMac(a, la) || bondOwnsSlaveMac(b, lb);
+      const macIsTheBonds = bondOwnsSlaveMac(a, la) || bondOwnsSlaveMac(b, lb);
       for (const key of Object.keys(da) as (keyof LinkDigest)[]) {
         if (key === 'mtu' && ovsBridges.has(name)) continue;
-        if (key === 'mac' && aloneMac) continue;
+        if (key === 'mac' && macIsTheBonds) continue;
         if (key === 'info') {
           const keys = new Set([...Object.keys(da.info), ...Object.keys(db.info)]);
           for (const k of keys) {
