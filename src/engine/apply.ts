@@ -85,7 +85,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     };
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
     await crashHook(change.steps, ovs, state.dir);
-    const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir });
+    const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir, links: change.snapshot.links });
     announcer = startAnnouncer(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));
     // The verification's read: what no step touched is as the plan read it, the rest is read
     // again once the steps are done (its ip process starts now, while they run).

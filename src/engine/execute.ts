@@ -13,6 +13,7 @@ import { executeLinux } from '../switch/linux/execute.ts';
 import { executeOvs } from '../switch/ovs/execute.ts';
 import { executeFlows } from '../switch/ovs/flows.ts';
 import type { Log } from '../sys/log.ts';
+import type { Link } from '../model/snapshot.ts';
 
 export interface PlanResult {
   completed: number;
@@ -28,6 +29,8 @@ export interface RunPlanOptions {
   force?: boolean;
   /** Test hook: the step with this index fails as a refusal would. */
   faultAt?: number;
+  /** The host's links the steps start from (their snapshot): lets long Linux runs go in lanes. */
+  links?: Readonly<Record<string, Link>>;
 }
 
 export async function runPlan(steps: readonly Step[], options: RunPlanOptions): Promise<PlanResult> {
@@ -45,7 +48,7 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
           ? await runDhcp(group as DhcpStep[], faultAt, options, offset)
           : kind === 'flow'
             ? await executeFlows(group as FlowStep[], { force: options.force, faultAt, stepOffset: offset })
-            : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset, log: options.log });
+            : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset, log: options.log, links: options.links });
     options.log?.debug(`${kind}: ${group.length} step${group.length === 1 ? '' : 's'} in ${Math.round(performance.now() - start)} ms`);
     if (result.error) {
       if (!options.force) return { completed: offset + result.completed, error: result.error };

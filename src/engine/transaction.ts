@@ -81,7 +81,7 @@ export async function undoSteps(state: StateDir, done: readonly Step[], checkpoi
   log.info(`rolling back ${done.length} steps`);
   const steps = undo(done);
   await state.appendLog([`# ${new Date().toISOString()} rollback (${why}) by pid ${process.pid}: ${steps.length} steps`, ...auditLines(steps, 'undo')]);
-  await runPlan(steps, { ovs, log, force: true, stateDir: state.dir });
+  await runPlan(steps, { ovs, log, force: true, stateDir: state.dir, links: checkpoint.links });
   const differences = diffSnapshots(checkpoint, await readHost(ovs, { stateDir: state.dir, ipv6confDevs: Object.keys(checkpoint.ipv6conf ?? {}) }));
   await state.appendLog([differences.length ? `# rollback left differences: ${differences.join('; ')}` : '# rollback done: the host is as it was before the change']);
   await state.remove('journal.json');

@@ -352,4 +352,33 @@ networks:
     assert.equal((await link(h, 'hp0')).master, undefined);
     await h.sh(['ip', 'link', 'del', 'hp0']);
   });
+
+  test('a change of hundreds of devices runs in lanes; a failure in one lane is rolled back to an identical host', async () => {
+    const before = await hostState(h);
+    // 100 NIC-less networks with an address each: 500 steps, each network's its own family.
+    const many = `networks:\n${Array.from({ length: 100 }, (_, k) => `  lane${k}: { ipaddr: 198.18.${k}.1, prefix: 24 }\n`).join('')}`;
+    const file = join(h.sb.dir, 'lanes.yaml');
+    await writeFile(file, many);
+    const plan = JSON.parse((await h.cli(['-o', 'json', 'plan', file])).stdout);
+    assert.equal(plan.steps.length, 500);
+    // A refusal late in the plan (an address), in one lane: the other lanes ran on.
+    const faulty = await h.sh(['env', 'NETSWITCH_LANES=2', 'NETSWITCH_FAULT_STEP=450', BIN, '-v', 'apply', file]);
+    assert.equal(faulty.code, 3, faulty.stderr);
+    assert.match(faulty.stderr, /in 2 lanes/);
+    assert.match(faulty.stderr, /step 450 \(.*\) failed: refused by a fault injected/);
+    assert.match(faulty.stderr, /rolled back/);
+    assert.equal(await hostState(h), before);
+    const r = await h.sh(['env', 'NETSWITCH_LANES=3', BIN, '-v', 'apply', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /in 3 lanes/);
+    const links: Json[] = await h.ipJson(['addr', 'show']);
+    for (const k of [0, 42, 99]) {
+      const l = links.find((x) => x.ifname === `lane${k}`);
+      assert.deepEqual(addrs(l), [`198.18.${k}.1/24`]);
+      assert.equal(l.flags.includes('UP'), true);
+    }
+    const gone = await apply(h, `networks:\n${Array.from({ length: 100 }, (_, k) => `  lane${k}: { remove: true }\n`).join('')}`);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.equal(await hostState(h), before);
+  });
 });
