@@ -5,6 +5,7 @@
 import { BOND_IFDOWN_OPTIONS, BOND_NOSLAVES_OPTIONS, bondOptionChanges } from '../model/bond-options.ts';
 import { sameBridgeValue } from '../model/bridge-options.ts';
 import type { DhcpClient } from '../model/snapshot.ts';
+import { DEFAULT_MTU } from '../model/config.ts';
 import { IPV6_MIN_MTU, LEVEL, type Layout, type LinkSpec, type RouteSpec, type RuleSpec } from './layout.ts';
 import type { Step } from './steps.ts';
 import { compareNames } from '../model/order.ts';
@@ -111,6 +112,10 @@ export function planLinuxPhases(
         if (a.up) steps.push({ op: 'link.set', name: a.name, attr: 'up', from: true, to: false });
       }
       steps.push({ op: 'link.set', name: a.name, attr: 'master', from: a.master, to: null, ...(cur[a.master]?.kind === 'bond' && a.up === false ? { down: true as const } : {}) });
+      // The bonding driver gives a slave it lets go the MTU it had when enslaved, which may be
+      // none the host shows now: a slave that keeps its MTU gets it set again, explicitly (one
+      // whose MTU changes gets it in the MTU phase below, one a bond takes again its bond's).
+      if (leavesBond.has(a.name) && !gone.has(a.name) && d && d.mtu === a.mtu && !(d.master && want[d.master]?.kind === 'bond')) steps.push({ op: 'link.set', name: a.name, attr: 'mtu', from: a.mtu, to: d.mtu });
     }
   }
   const deletions = [...gone].map((n) => cur[n]).sort((x, y) => LEVEL[y.kind] - LEVEL[x.kind] || compareNames(x.name, y.name));
@@ -201,6 +206,7 @@ export function planLinuxPhases(
   create('bridge');
   changeOptions('bridge');
   for (const d of Object.values(want)) if (d.master && want[d.master]?.kind === 'bridge') attach(d);
+  pinBridgeMtus(cur, want, survives, new Set(mtuChanges.map((c) => c.d.name)), steps);
   // 5. IPv6 autoconfiguration before a device comes up: a VM network never takes a router
   // advertisement or a SLAAC address, and one that wants them solicits routers when it comes up
   // (the kernel sends its router solicitations at link-up, not when accept_ra changes later).
@@ -281,4 +287,25 @@ function sorted(links: Record<string, LinkSpec>, kind: LinkSpec['kind']): LinkSp
   return Object.values(links)
     .filter((l) => l.kind === kind)
     .sort((a, b) => compareNames(a.name, b.name));
+}
+
+/**
+ * The kernel gives a bridge whose MTU no one set the smallest MTU of its ports (1500 without
+ * any), again whenever a port comes, goes or changes its MTU; an MTU set explicitly stays. A
+ * bridge meant to differ from that (a 1500 network on a NIC that a 9000 VLAN network shares)
+ * gets its MTU set once its ports are in place, when it is new or its ports change (otherwise
+ * the MTU phase sets it, if the host differs). The step's `from` is the MTU before the change:
+ * the undo sets that one back after the ports' undo moved it.
+ */
+function pinBridgeMtus(cur: Layout['links'], want: Layout['links'], survives: (name: string) => boolean, mtuChanged: ReadonlySet<string>, steps: Step[]): void {
+  for (const d of sorted(want, 'bridge')) {
+    const ports = Object.values(want).filter((p) => p.master === d.name);
+    const kept = survives(d.name) ? Object.values(cur).filter((p) => p.master === d.name && survives(p.name)) : [];
+    const foreign = kept.filter((p) => want[p.name] === undefined);
+    const mtus = [...ports, ...foreign].map((p) => p.mtu);
+    if ((mtus.length ? Math.min(...mtus) : DEFAULT_MTU) === d.mtu) continue;
+    const portsChange =
+      !survives(d.name) || ports.some((p) => mtuChanged.has(p.name) || cur[p.name]?.master !== d.name || !survives(p.name)) || kept.some((p) => want[p.name] !== undefined && want[p.name].master !== d.name);
+    if (portsChange) steps.push({ op: 'link.set', name: d.name, attr: 'mtu', from: survives(d.name) ? cur[d.name].mtu : d.mtu, to: d.mtu });
+  }
 }

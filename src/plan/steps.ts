@@ -144,6 +144,9 @@ export function describeStep(step: Step): string {
         return step.to === null ? `detach ${step.name} from ${step.from}` : `attach ${step.name} to ${step.to}`;
       }
       if (step.attr === 'up') return `bring ${step.name} ${step.to ? 'up' : 'down'}`;
+      // An MTU set to what it was: the kernel moves it otherwise (a bridge's to its ports', a
+      // slave's to what it had when its bond took it).
+      if (step.attr === 'mtu' && step.from === step.to) return `set ${step.name} mtu ${step.to} explicitly (the kernel would move it)`;
       return `set ${step.name} ${step.attr} ${step.from ?? '(unset)'} -> ${step.to}`;
     case 'bridge.set':
     case 'bond.set':

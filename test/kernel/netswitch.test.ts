@@ -101,6 +101,77 @@ save show.json netswitch show -o json
   },
 };
 
+const sharedNicMtus: Scenario = {
+  name: 'netswitch legacy MTUs: a 1500 bridge beside a jumbo VLAN on one NIC or bond (at once, later, rolled back); slaves of a removed bond',
+  timeoutMs: 240_000,
+  script: String.raw`
+modprobe -a bonding 8021q dummy bridge
+for i in 0 1 2 3; do ip link add eth$i type dummy; done
+# At once: oVirt's management network at 1500 and a jumbo storage VLAN on one NIC.
+cat > /tmp/a.yaml <<'END'
+networks:
+  mgmt: { nic: eth0, ipaddr: 192.0.2.10, prefix: 24 }
+  stor: { nic: eth0, vlan: 20, bridged: false, mtu: 9000 }
+END
+netswitch apply /tmp/a.yaml
+save links-a.json ip -d -json link show
+# Later: the untagged network first, the jumbo VLAN added to its NIC afterwards; that change
+# first failing at its last step (rolled back), then for real.
+echo 'networks: { u1: { nic: eth1 } }' > /tmp/b1.yaml
+netswitch apply /tmp/b1.yaml
+save links-b0.json ip -d -json addr show
+echo 'networks: { j1: { nic: eth1, vlan: 30, bridged: false, mtu: 9000 } }' > /tmp/b2.yaml
+netswitch -o json plan /tmp/b2.yaml > /tmp/b2.plan
+set +e
+NETSWITCH_FAULT_STEP=$(node -e 'console.log(JSON.parse(require("fs").readFileSync("/tmp/b2.plan","utf8")).steps.length)') netswitch apply /tmp/b2.yaml
+echo $? > $UML_OUT/fault.rc
+set -e
+save links-b1.json ip -d -json addr show
+netswitch apply /tmp/b2.yaml
+save links-b2.json ip -d -json link show
+# A bond with a 1500 bridge and two larger VLAN networks; the VLANs go, then the bond: its
+# slaves end at 1500 (VDSM link_mtu_test), though the driver gives them the MTU they had.
+cat > /tmp/c.yaml <<'END'
+networks:
+  bu: { bonding: bond1 }
+  b10: { bonding: bond1, vlan: 10, bridged: false, mtu: 1600 }
+  b20: { bonding: bond1, vlan: 20, bridged: false, mtu: 2000 }
+bondings:
+  bond1: { nics: [eth2, eth3], options: "mode=active-backup miimon=100" }
+END
+netswitch apply /tmp/c.yaml
+save links-c1.json ip -d -json link show
+echo 'networks: { b20: { remove: true } }' > /tmp/c2.yaml
+netswitch apply /tmp/c2.yaml
+echo 'networks: { b10: { remove: true }, bu: { remove: true } }' > /tmp/c3.yaml
+netswitch apply /tmp/c3.yaml
+echo 'bondings: { bond1: { remove: true } }' > /tmp/c4.yaml
+netswitch apply /tmp/c4.yaml
+save links-c4.json ip -d -json link show
+`,
+  async check(_r, c) {
+    const mtus = (file: string) => Object.fromEntries((c.json(file) as Json[]).map((l) => [l.ifname, l.mtu]));
+    await c.sub('at once: the bridge keeps 1500 over its 9000 NIC', () => {
+      const m = mtus('links-a.json');
+      assert.deepEqual([m.mgmt, m.eth0, m['eth0.20']], [1500, 9000, 9000]);
+    });
+    await c.sub('later: a failure at the last step restores the host exactly; then the bridge keeps 1500', () => {
+      assert.equal(c.file('fault.rc').trim(), '3');
+      assert.equal(configured(c.json('links-b1.json')), configured(c.json('links-b0.json')));
+      const m = mtus('links-b2.json');
+      assert.deepEqual([m.u1, m.eth1, m['eth1.30']], [1500, 9000, 9000]);
+    });
+    await c.sub('on a bond: the bridge keeps 1500 over the 2000 bond', () => {
+      const m = mtus('links-c1.json');
+      assert.deepEqual([m.bu, m.bond1, m.eth2, m['bond1.10'], m['bond1.20']], [1500, 2000, 2000, 1600, 2000]);
+    });
+    await c.sub("a removed bond's slaves end at 1500", () => {
+      const m = mtus('links-c4.json');
+      assert.deepEqual([m.bond1, m.eth2, m.eth3], [undefined, 1500, 1500]);
+    });
+  },
+};
+
 const ovsKernelDatapath: Scenario = {
   name: 'netswitch ovs on the kernel datapath: a VLAN network reaches a namespace through the bridge',
   timeoutMs: 240_000,
@@ -365,7 +436,7 @@ async function checkRate(c: CheckContext, file: string, limit: number, what: str
 }
 
 describe('kernel tier: netswitch (user-mode Linux)', { concurrency: 2, skip: umlSkipReason() }, () => {
-  for (const s of [bondsAndVlans, ovsKernelDatapath, hostQos, ovsHostQos]) {
+  for (const s of [bondsAndVlans, sharedNicMtus, ovsKernelDatapath, hostQos, ovsHostQos]) {
     test(s.name, async (t) => {
       await runScenario(s, t);
     });

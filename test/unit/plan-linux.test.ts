@@ -124,6 +124,27 @@ describe('planLinux: changing', () => {
     const layout = layoutOf(cfg, emptyConfig());
     assert.deepEqual([layout.links.eth1.mtu, layout.links['eth1.10'].mtu, layout.links['eth1.20'].mtu], [9000, 9000, 1500]);
   });
+  it("an untagged bridge below its NIC's MTU (a jumbo VLAN shares the NIC) gets its MTU set once its port is in", () => {
+    const mgmt = { nic: 'eth1' };
+    const both = config({ networks: { mgmt, stor: { nic: 'eth1', vlan: 20, bridged: false, mtu: 9000 } } });
+    // Both at once: the kernel gives a bridge its port's MTU when the port joins.
+    const fresh = said(planLinux(nics({ eth1: true }), layoutOf(both, emptyConfig())));
+    assert.ok(fresh.indexOf('set mgmt mtu 1500 explicitly (the kernel would move it)') > fresh.indexOf('attach eth1 to mgmt'), fresh.join('\n'));
+    // The VLAN network added later: the NIC's MTU rises, and the bridge would follow it.
+    const later = said(change(config({ networks: { mgmt } }), both));
+    assert.ok(later.indexOf('set mgmt mtu 1500 explicitly (the kernel would move it)') > later.indexOf('set eth1 mtu 1500 -> 9000'), later.join('\n'));
+    // Nothing changes: nothing to set (the MTU set before stays).
+    assert.deepEqual(change(both, both), []);
+    // A bridge at its port's MTU needs none.
+    assert.ok(!said(change(emptyConfig(), config({ networks: { mgmt: { nic: 'eth1', mtu: 9000 } } }))).some((x) => x.includes('explicitly')));
+  });
+  it('a slave leaving a bond for a bridge gets its MTU set again (the driver restores the one it had when enslaved)', () => {
+    const bonded = config({ bondings: { bond0: { nics: ['eth1', 'eth2'] } }, networks: { b: { bonding: 'bond0' } } });
+    const split = config({ networks: { b: { nic: 'eth1' } } });
+    const steps = said(change(bonded, split));
+    assert.ok(steps.indexOf('set eth1 mtu 1500 explicitly (the kernel would move it)') > steps.indexOf('detach eth1 from bond0'), steps.join('\n'));
+    assert.ok(steps.includes('set eth2 mtu 1500 explicitly (the kernel would move it)'), 'a freed NIC too');
+  });
   it('an address change removes the default route first and adds it again on that device', () => {
     const before = config({ networks: { ovirtmgmt: MGMT } });
     const after = config({ networks: { ovirtmgmt: { ...MGMT, ipaddr: '192.0.2.11' } } });
@@ -266,8 +287,11 @@ describe('planLinux: removing', () => {
       'set ovirtmgmt IPv6 autoconf 0 -> 1',
       'bring eth2 down', // in the reverse of the attach order: the undo attaches as before
       'detach eth2 from bond0',
+      // The bonding driver gives a freed slave the MTU it had when enslaved: set again.
+      'set eth2 mtu 1500 explicitly (the kernel would move it)',
       'bring eth1 down',
       'detach eth1 from bond0',
+      'set eth1 mtu 1500 explicitly (the kernel would move it)',
       'detach bond0.100 from ovirtmgmt',
       'delete bridge ovirtmgmt',
       'delete vlan bond0.100',
@@ -349,7 +373,7 @@ describe('planLinux: admin state through the kernel', () => {
     const after = config({ bondings: { bond0: { nics: ['eth2'] } }, networks: { net1: { bonding: 'bond0' }, net2: { nic: 'eth1' } } });
     const actual = layoutOf(before, emptyConfig());
     const steps = planLinux(actual, layoutOf(after, before));
-    assert.deepEqual(said(steps).slice(0, 4), ['bring eth1 down', 'detach eth1 from bond0', 'create bridge net2 (mtu 1500)', 'attach eth1 to net2']);
+    assert.deepEqual(said(steps).slice(0, 5), ['bring eth1 down', 'detach eth1 from bond0', 'set eth1 mtu 1500 explicitly (the kernel would move it)', 'create bridge net2 (mtu 1500)', 'attach eth1 to net2']);
     assert.equal(runAdminState(actual, steps).up.get('eth1'), true);
   });
   it('undoing a bond mode change never enslaves an up device', () => {
