@@ -12,6 +12,8 @@ export interface BridgeOption {
   readonly?: boolean;
   /** What is wrong with a value the kernel (or ip) would refuse or silently change. */
   check?: ValueCheck;
+  /** A timer in centiseconds, which the kernel keeps in jiffies (see sameBridgeOption). */
+  timer?: true;
 }
 
 /** A problem with a value, as "expected ..., got ..." or "must be ...", or undefined. */
@@ -67,10 +69,10 @@ const groupFwdMask: ValueCheck = (v) => {
 const same = (name: string, check?: ValueCheck): BridgeOption => ({ ip: name, json: name, ...(check ? { check } : {}) });
 
 export const BRIDGE_OPTIONS: Record<string, BridgeOption> = {
-  forward_delay: same('forward_delay', range(0n, U32, cs('with STP on, 200-3000: 2-30 s'))),
-  hello_time: same('hello_time', range(100n, 1000n, cs('1-10 s'))),
-  max_age: same('max_age', range(600n, 4000n, cs('6-40 s'))),
-  ageing_time: same('ageing_time', range(0n, U32, ' centiseconds')),
+  forward_delay: { ...same('forward_delay', range(0n, U32, cs('with STP on, 200-3000: 2-30 s'))), timer: true },
+  hello_time: { ...same('hello_time', range(100n, 1000n, cs('1-10 s'))), timer: true },
+  max_age: { ...same('max_age', range(600n, 4000n, cs('6-40 s'))), timer: true },
+  ageing_time: { ...same('ageing_time', range(0n, U32, ' centiseconds')), timer: true },
   stp_state: same('stp_state', flag),
   priority: same('priority', range(0n, U16)),
   vlan_filtering: same('vlan_filtering', flag),
@@ -84,18 +86,19 @@ export const BRIDGE_OPTIONS: Record<string, BridgeOption> = {
   multicast_router: { ip: 'mcast_router', json: 'mcast_router', check: range(0n, 2n) },
   multicast_query_use_ifaddr: { ip: 'mcast_query_use_ifaddr', json: 'mcast_query_use_ifaddr', check: flag },
   multicast_querier: { ip: 'mcast_querier', json: 'mcast_querier', check: flag },
-  hash_elasticity: { ip: 'mcast_hash_elasticity', json: 'mcast_hash_elasticity', check: range(0n, U32) },
+  // Linux 5.0 (the rhashtable of multicast groups) ignores it and always shows 16.
+  hash_elasticity: { ip: 'mcast_hash_elasticity', json: 'mcast_hash_elasticity', check: (v) => (wholeNumber(v) === 16n ? undefined : `the kernel ignores it since Linux 5.0 and always keeps 16, got ${v}`) },
   hash_max: { ip: 'mcast_hash_max', json: 'mcast_hash_max', check: range(0n, U32) },
   multicast_last_member_count: { ip: 'mcast_last_member_count', json: 'mcast_last_member_cnt', check: range(0n, U32) },
   multicast_startup_query_count: { ip: 'mcast_startup_query_count', json: 'mcast_startup_query_cnt', check: range(0n, U32) },
-  multicast_last_member_interval: { ip: 'mcast_last_member_interval', json: 'mcast_last_member_intvl', check: range(0n, U64, ' centiseconds') },
-  multicast_membership_interval: { ip: 'mcast_membership_interval', json: 'mcast_membership_intvl', check: range(0n, U64, ' centiseconds') },
-  multicast_querier_interval: { ip: 'mcast_querier_interval', json: 'mcast_querier_intvl', check: range(0n, U64, ' centiseconds') },
+  multicast_last_member_interval: { ip: 'mcast_last_member_interval', json: 'mcast_last_member_intvl', check: range(0n, U64, ' centiseconds'), timer: true },
+  multicast_membership_interval: { ip: 'mcast_membership_interval', json: 'mcast_membership_intvl', check: range(0n, U64, ' centiseconds'), timer: true },
+  multicast_querier_interval: { ip: 'mcast_querier_interval', json: 'mcast_querier_intvl', check: range(0n, U64, ' centiseconds'), timer: true },
   // The kernel moves these two into 1 s - 24 h (BR_MULTICAST_QUERY_INTVL_MIN/MAX): read back, a
   // value outside would differ from the request.
-  multicast_query_interval: { ip: 'mcast_query_interval', json: 'mcast_query_intvl', check: range(100n, 8_640_000n, cs('1 s to 24 h')) },
-  multicast_query_response_interval: { ip: 'mcast_query_response_interval', json: 'mcast_query_response_intvl', check: range(0n, U64, ' centiseconds') },
-  multicast_startup_query_interval: { ip: 'mcast_startup_query_interval', json: 'mcast_startup_query_intvl', check: range(100n, 8_640_000n, cs('1 s to 24 h')) },
+  multicast_query_interval: { ip: 'mcast_query_interval', json: 'mcast_query_intvl', check: range(100n, 8_640_000n, cs('1 s to 24 h')), timer: true },
+  multicast_query_response_interval: { ip: 'mcast_query_response_interval', json: 'mcast_query_response_intvl', check: range(0n, U64, ' centiseconds'), timer: true },
+  multicast_startup_query_interval: { ip: 'mcast_startup_query_interval', json: 'mcast_startup_query_intvl', check: range(100n, 8_640_000n, cs('1 s to 24 h')), timer: true },
   multicast_stats_enabled: { ip: 'mcast_stats_enabled', json: 'mcast_stats_enabled', check: flag },
   multicast_igmp_version: { ip: 'mcast_igmp_version', json: 'mcast_igmp_version', check: oneOf('2', '3') },
   multicast_mld_version: { ip: 'mcast_mld_version', json: 'mcast_mld_version', check: oneOf('1', '2') },
@@ -155,6 +158,20 @@ export function sameBridgeValue(a: string, b: string): boolean {
   const na = Number(a);
   const nb = Number(b);
   return (!Number.isNaN(na) && !Number.isNaN(nb) && na === nb) || a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * Whether the host's value `have` of option `key` is the value `want` asks for. A timer goes to
+ * the kernel as centiseconds and is kept in jiffies: with HZ=250 (4 ms a jiffy, Debian's) a
+ * value comes back rounded down by up to a centisecond (1501 -> 1500, the default 3125 of
+ * multicast_startup_query_interval -> 3124), and that is the value asked for.
+ */
+export function sameBridgeOption(key: string, have: string, want: string): boolean {
+  if (sameBridgeValue(have, want)) return true;
+  if (!BRIDGE_OPTIONS[key]?.timer) return false;
+  const h = wholeNumber(have);
+  const w = wholeNumber(want);
+  return h !== undefined && w !== undefined && (h === w - 1n || h === w + 1n);
 }
 
 /** The kernel's defaults: what an option returns to when a request stops setting it. */

@@ -3,7 +3,7 @@
 // uppers first), lower MTUs top-down, raise them bottom-up, create bonds, VLANs and bridges
 // bottom-up, attach ports, change options, bring devices up, then addresses and routes.
 import { BOND_IFDOWN_OPTIONS, BOND_NOSLAVES_OPTIONS, bondOptionChanges } from '../model/bond-options.ts';
-import { sameBridgeValue } from '../model/bridge-options.ts';
+import { sameBridgeOption } from '../model/bridge-options.ts';
 import type { DhcpClient } from '../model/snapshot.ts';
 import { DEFAULT_MTU } from '../model/config.ts';
 import { IPV6_MIN_MTU, LEVEL, type Layout, type LinkSpec, type RouteSpec, type RuleSpec } from './layout.ts';
@@ -250,14 +250,17 @@ export function planLinuxPhases(
   return { teardown, build: steps, recreated: new Set([...gone].filter((n) => want[n] !== undefined)) };
 }
 
-/** The bridge options `want` names that the bridge does not have yet. */
+/**
+ * The bridge options `want` names that the bridge does not have yet. One the kernel does not
+ * show (it lacks it) has no `from`: the undo leaves it out, as ip refuses an empty value.
+ */
 function bridgeOptionChanges(have: Record<string, string>, want: Record<string, string>): { from: Record<string, string>; to: Record<string, string> } {
   const to: Record<string, string> = {};
   const from: Record<string, string> = {};
   for (const [k, v] of Object.entries(want)) {
-    if (have[k] === undefined || !sameBridgeValue(have[k], v)) {
+    if (have[k] === undefined || !sameBridgeOption(k, have[k], v)) {
       to[k] = v;
-      from[k] = have[k] ?? '';
+      if (have[k] !== undefined) from[k] = have[k];
     }
   }
   return { from, to };

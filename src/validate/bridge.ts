@@ -28,6 +28,10 @@ export function bridgeOptionIssues(net: Network, path: string): Issue[] {
     const stp = net.stp === false ? 'stp: false (or no stp, which means off)' : `stp: ${net.stp}`;
     add(`stp_state=${state} in custom.bridge_opts contradicts ${stp}`, `turn spanning tree ${state === '1' ? 'on' : 'off'} with the stp field alone (stp: ${state === '1'}) and drop stp_state from custom.bridge_opts`);
   }
+  const snooping = valid.get('multicast_snooping');
+  if (snooping !== undefined && net.multicastSnooping !== undefined && (snooping === '1') !== net.multicastSnooping) {
+    add(`multicast_snooping=${snooping} in custom.bridge_opts contradicts multicastSnooping: ${net.multicastSnooping}`, `set multicast snooping with the multicastSnooping field alone (multicastSnooping: ${snooping === '1'}) and drop multicast_snooping from custom.bridge_opts`);
+  }
   const delay = valid.get('forward_delay');
   const cs = delay === undefined ? undefined : bridgeOptionNumber(delay);
   // The Linux bridge's STP (an OVS network with bridge_opts is refused: validate/ovs-bridges.ts).

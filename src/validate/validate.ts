@@ -3,6 +3,7 @@
 import { type Config, type Network, southbound } from '../model/config.ts';
 import type { Issue } from '../model/errors.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { BRIDGE_OPTIONS, isSettableBridgeOption } from '../model/bridge-options.ts';
 import { ovsBondSettings } from '../model/ovs-bond.ts';
 import { sameIpv4Subnet } from '../model/ip.ts';
 import { addressIssues } from './addresses.ts';
@@ -112,6 +113,20 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     }
   }
 
+  // A Linux bridge on the host shows every option its kernel has: one it does not show, this
+  // kernel lacks (e.g. vlan_filtering without CONFIG_BRIDGE_VLAN_FILTERING), and ip would set
+  // it in vain. (With no bridge on the host there is nothing to tell by; verification does.)
+  function missingBridgeOptions(net: Network, path: string): void {
+    if (!net.bridged || !net.bridgeOpts) return;
+    const sample = Object.values(snapshot.links).find((l) => l.kind === 'bridge');
+    if (!sample) return;
+    for (const key of Object.keys(net.bridgeOpts ?? {})) {
+      const json = BRIDGE_OPTIONS[key]?.json;
+      if (json && isSettableBridgeOption(key) && !(json in sample.info)) {
+        add(`${path}.custom.bridge_opts`, `bridge option ${key}: this kernel's bridges do not have it (${sample.name} shows no ${json})`, `drop ${key} from custom.bridge_opts, or use a kernel built with it`);
+      }
+    }
+  }
   function checkNetwork(name: string, net: Network, path: string): void {
     if (net.nic !== undefined && net.bonding !== undefined) {
       add(path, 'nic and bonding are both set', 'a network sits on one NIC or one bond: keep one of them');
@@ -155,6 +170,7 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
       add(`${path}.ipv6gateway`, 'an IPv6 gateway without an IPv6 address', 'add ipv6addr, ipv6autoconf or dhcpv6, or drop ipv6gateway');
     }
     issues.push(...bridgeOptionIssues(net, path));
+    if (net.switch === 'legacy') missingBridgeOptions(net, path);
     const iface = sb !== undefined && net.vlan !== undefined ? `${sb}.${net.vlan}` : undefined;
     if (iface && iface.length > 15) add(`${path}.vlan`, `the VLAN device name ${iface} is longer than 15 characters`, 'use a shorter NIC/bond name');
   }

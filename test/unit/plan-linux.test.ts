@@ -145,6 +145,18 @@ describe('planLinux: changing', () => {
     assert.ok(steps.indexOf('set eth1 mtu 1500 explicitly (the kernel would move it)') > steps.indexOf('detach eth1 from bond0'), steps.join('\n'));
     assert.ok(steps.includes('set eth2 mtu 1500 explicitly (the kernel would move it)'), 'a freed NIC too');
   });
+  it('bridge timers: the kernel keeps them in jiffies, and a value it rounds by a centisecond is the one asked for', () => {
+    const bridge = (bridgeOpts: Record<string, string>): Layout => ({ links: { br: { name: 'br', kind: 'bridge', mtu: 1500, up: true, addresses: [], bridgeOpts } }, routes: [], rules: [] });
+    // HZ=250: 1501 cs -> 3752 jiffies -> 1500 cs; the default 3125 reads back as 3124.
+    assert.deepEqual(planLinux(bridge({ forward_delay: '1500', multicast_startup_query_interval: '3124' }), bridge({ forward_delay: '1501', multicast_startup_query_interval: '3125' })), []);
+    assert.deepEqual(said(planLinux(bridge({ forward_delay: '1500' }), bridge({ forward_delay: '1502' }))), ['set bridge br options forward_delay 1500 -> 1502']);
+    assert.deepEqual(said(planLinux(bridge({ priority: '32767' }), bridge({ priority: '32768' }))), ['set bridge br options priority 32767 -> 32768'], 'not a timer: exact');
+  });
+  it('a bridge option the host does not show has no "from": its undo leaves it out (ip refuses an empty value)', () => {
+    const bridge = (bridgeOpts: Record<string, string>): Layout => ({ links: { br: { name: 'br', kind: 'bridge', mtu: 1500, up: true, addresses: [], bridgeOpts } }, routes: [], rules: [] });
+    const steps = planLinux(bridge({ multicast_querier: '1' }), bridge({ default_pvid: '0', multicast_querier: '0' }));
+    assert.deepEqual(commands(undo(steps)), ['ip link set dev br type bridge mcast_querier 1']);
+  });
   it('an address change removes the default route first and adds it again on that device', () => {
     const before = config({ networks: { ovirtmgmt: MGMT } });
     const after = config({ networks: { ovirtmgmt: { ...MGMT, ipaddr: '192.0.2.11' } } });

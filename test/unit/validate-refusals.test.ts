@@ -130,6 +130,23 @@ describe('custom.bridge_opts values', () => {
     assert.deepEqual(opts('stp_state=0'), []);
     refusedOnce(opts('stp_state=2'), 'networks.n.custom.bridge_opts', /stp_state: expected 0 or 1/);
   });
+  it('multicast_snooping must agree with multicastSnooping when both are given', () => {
+    refusedOnce(opts('multicast_snooping=0', { multicastSnooping: true }), 'networks.n.custom.bridge_opts', /multicast_snooping=0 in custom\.bridge_opts contradicts multicastSnooping: true/);
+    refusedOnce(opts('multicast_snooping=1', { multicastSnooping: false }), 'networks.n.custom.bridge_opts', /contradicts multicastSnooping: false/);
+    assert.deepEqual(opts('multicast_snooping=0'), [], 'bridge_opts alone decides');
+    assert.deepEqual(opts('multicast_snooping=0', { multicastSnooping: false }), []);
+  });
+  it('hash_elasticity, which Linux 5.0 ignores (always 16), only as 16', () => {
+    refusedOnce(opts('hash_elasticity=4'), 'networks.n.custom.bridge_opts', /ignores it since Linux 5\.0 and always keeps 16/);
+    assert.deepEqual(opts('hash_elasticity=16'), []);
+  });
+  it("an option the host's bridges do not show (the kernel lacks it) is refused; without a bridge to tell by, it is not", () => {
+    const bridge = link('br0', 'bridge', { info: { forward_delay: 1500, mcast_snooping: 1 } });
+    const lacking = snapshot([...NICS, bridge]);
+    const cfg = config({ networks: { n: { nic: 'eth1', custom: { bridge_opts: 'default_pvid=0 forward_delay=0' } } } });
+    refusedOnce(check(cfg, { snapshot: lacking, switchTypes: new Set(['legacy']) }), 'networks.n.custom.bridge_opts', /default_pvid: this kernel's bridges do not have it \(br0 shows no vlan_default_pvid\)/);
+    assert.deepEqual(check(cfg, { switchTypes: new Set(['legacy']) }), []);
+  });
 });
 
 describe('OVS bonds', () => {
