@@ -28,7 +28,7 @@ const hostQos = z.object({ out: z.object({ ls: serviceCurve.optional(), ul: serv
 const deviceQos = z.array(z.object({ hostQos, vlan: z.number() })).optional().describe('present only where the device shapes traffic');
 
 export const capabilities = z.object({
-  nics: z.record(z.string(), ipInfo.extend({ hwaddr: z.string(), mtu: z.number(), speed: z.number(), qos: deviceQos })),
+  nics: z.record(z.string(), ipInfo.extend({ hwaddr: z.string(), permhwaddr: z.string().optional(), mtu: z.number(), speed: z.number(), qos: deviceQos })),
   bondings: z.record(
     z.string(),
     ipInfo.extend({ slaves: z.array(z.string()), opts: z.record(z.string(), z.string()), active_slave: z.string(), hwaddr: z.string(), mtu: z.number(), switch: switchName, qos: deviceQos }),

@@ -37,7 +37,11 @@ export function capabilities(snapshot: Snapshot, running: Config): Capabilities 
   const ip = (name: string, network?: string) => ipInfo(snapshot, name, network);
   const caps: Capabilities = { nics: {}, bondings: {}, vlans: {}, bridges: {}, networks: {}, nameservers: [...snapshot.nameservers], supportsIPv6: existsSync('/proc/net/if_inet6') };
   for (const l of links) {
-    if (l.kind === 'nic') caps.nics[l.name] = { ...ip(l.name), hwaddr: l.mac, mtu: l.mtu, speed: l.speed ?? 0 };
+    if (l.kind === 'nic') {
+      caps.nics[l.name] = { ...ip(l.name), hwaddr: l.mac, mtu: l.mtu, speed: l.speed ?? 0 };
+      // A bond slave may carry its bond's MAC: its own is permhwaddr (VDSM's name).
+      if (typeof l.slaveInfo.perm_hwaddr === 'string') caps.nics[l.name].permhwaddr = l.slaveInfo.perm_hwaddr;
+    }
     else if (l.kind === 'bond') {
       caps.bondings[l.name] = { ...ip(l.name), slaves: portsOf(l.name), opts: bondOptsReported(l), active_slave: String(l.info.active_slave ?? ''), hwaddr: l.mac, mtu: l.mtu, switch: 'legacy' };
     } else if (l.kind === 'vlan') {
@@ -131,6 +135,8 @@ function bondOptsReported(l: Link): Record<string, string> {
 export function bridgeOptsReported(info: Readonly<Record<string, unknown>>): Record<string, string> {
   const opts = bridgeOptsFromInfo(info);
   for (const key of ['bridge_id', 'root_id']) if (opts[key] !== undefined) opts[key] = sysfsBridgeId(opts[key]);
+  // ip shows the running timers in seconds ("290.53"); sysfs, and so VDSM, in centiseconds.
+  for (const key of ['hello_timer', 'tcn_timer', 'topology_change_timer', 'gc_timer']) if (opts[key] !== undefined) opts[key] = String(Math.round(Number(opts[key]) * 100));
   return opts;
 }
 
@@ -166,7 +172,8 @@ export function ipInfo(snapshot: Snapshot, name: string, network?: string): IpIn
     ipv4addrs: v4.map((a) => a.cidr),
     ipv6addrs: v6.map((a) => a.cidr),
     gateway: gw(4),
-    ipv6gateway: gw(6),
+    // VDSM's netinfo says '::' for no IPv6 gateway (and '' for no IPv4 one).
+    ipv6gateway: gw(6) || '::',
     dhcpv4: client(4) || v4.some((a) => a.dynamic),
     dhcpv6: client(6),
     ipv6autoconf: ipv6Autoconf(snapshot, name),

@@ -221,6 +221,28 @@ describe('bridge ids', () => {
   });
 });
 
+describe("VDSM's getCapabilities shapes", () => {
+  it("running bridge timers in centiseconds, as sysfs has them (ip shows seconds)", () => {
+    const host = linuxHost();
+    const br = host.links.ovirtmgmt;
+    const withTimers: Snapshot = { ...host, links: { ...host.links, ovirtmgmt: { ...br, info: { ...br.info, gc_timer: 290.53, hello_timer: 0, tcn_timer: 0.5, topology_change_timer: 0 } } } };
+    const opts = buildReport(withTimers, config(REQUEST)).capabilities.bridges.ovirtmgmt.opts;
+    assert.deepEqual([opts.gc_timer, opts.hello_timer, opts.tcn_timer, opts.topology_change_timer], ['29053', '0', '50', '0']);
+  });
+  it("no IPv6 gateway is '::' (no IPv4 gateway is '')", () => {
+    const info = ipInfo({ time: 0, links: { eth9: link('eth9', 'nic') }, routes: [], rules: [], nameservers: [] }, 'eth9');
+    assert.deepEqual([info.gateway, info.ipv6gateway], ['', '::']);
+  });
+  it("a bond slave's own MAC is its permhwaddr (its hwaddr may be the bond's)", () => {
+    const host = linuxHost();
+    const slave: Snapshot = { ...host, links: { ...host.links, eth3: link('eth3', 'nic', { mac: '52:54:00:aa:00:02', master: 'x', slaveInfo: { perm_hwaddr: '52:54:00:aa:00:03' } }) } };
+    const nics = buildReport(slave, config(REQUEST)).capabilities.nics;
+    assert.deepEqual([nics.eth3.hwaddr, nics.eth3.permhwaddr], ['52:54:00:aa:00:02', '52:54:00:aa:00:03']);
+    assert.equal(nics.eth0.permhwaddr, undefined);
+    assert.ok(reportSchema.safeParse(buildReport(slave, config(REQUEST))).success);
+  });
+});
+
 describe('the report as YAML', () => {
   /** Every object or array reached twice while walking the value. */
   function shared(value: unknown, seen = new Set<object>(), out: string[] = [], path = '$'): string[] {
