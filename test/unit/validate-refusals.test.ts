@@ -108,7 +108,7 @@ describe('custom.bridge_opts values', () => {
   });
   it('accepts what the kernel takes', () => {
     const good = 'forward_delay=0 multicast_router=2 max_age=2000 hello_time=200 group_addr=01:80:C2:00:00:0e group_fwd_mask=0x4000 ' +
-      'vlan_protocol=802.1ad default_pvid=0 priority=0 multicast_query_interval=12500 multicast_membership_interval=18446744073709551615 multicast_mld_version=2';
+      'vlan_protocol=802.1ad default_pvid=0 vlan_stats_enabled=1 vlan_stats_per_port=1 priority=0 multicast_query_interval=12500 multicast_membership_interval=18446744073709551615 multicast_mld_version=2';
     assert.deepEqual(opts(good), []);
     assert.equal(bridgeOptionProblem('forward_delay', '4294967295'), undefined);
     assert.match(bridgeOptionProblem('forward_delay', '4294967296') ?? '', /must be from 0 to 4294967295/);
