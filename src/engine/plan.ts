@@ -79,6 +79,7 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
       switchTypes: new Set(ovs ? ['legacy', 'ovs'] : ['legacy']),
       unavailableHint: `start Open vSwitch (no OVSDB server answers at ${ovsdbTarget()}; NETSWITCH_OVSDB sets where to look)`,
       named: { networks: new Set(Object.keys(request.networks)), bondings: new Set(Object.keys(request.bondings)) },
+      refused: new Set(issues.map((i) => i.path)),
     }),
   );
   issues.push(...hostQosProblems(desired), ...ovsHostQosProblems(desired), ...foreignShaping(desired, snapshot));

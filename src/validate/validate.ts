@@ -23,6 +23,8 @@ export interface ValidateContext {
   unavailableHint?: string;
   /** Entry names the request itself named (for messages on switch-type moves). */
   named?: { networks: ReadonlySet<string>; bondings: ReadonlySet<string> };
+  /** Paths of fields already refused (by the schema): not held against other fields. */
+  refused?: ReadonlySet<string>;
 }
 
 export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
@@ -147,7 +149,8 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
     // A VLAN is a tag on a NIC or bond: a NIC-less bridge has nothing to tag (VDSM: ERR_BAD_VLAN).
     if (net.bridged && net.vlan !== undefined && southbound(net) === undefined) add(`${path}.vlan`, `VLAN ${net.vlan} needs a NIC or bond to tag traffic on, and network ${name} has neither`, 'add nic or bonding, or drop vlan for a NIC-less bridge');
     const sb = southbound(net);
-    if (sb !== undefined) {
+    // A refused vlan (4095) is no untagged network beside the others.
+    if (sb !== undefined && !ctx.refused?.has(`${path}.vlan`)) {
       const key = `${sb}/${net.vlan ?? ''}`;
       const map = net.vlan === undefined ? untagged : tagged;
       const other = map.get(key);

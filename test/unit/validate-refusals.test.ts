@@ -224,6 +224,14 @@ describe('one OVS bridge, one setting', () => {
   });
 });
 
+describe('a field the schema refused is not held against the others', () => {
+  it('a refused vlan (4095) makes no second untagged network on its NIC', () => {
+    const cfg = config({ networks: { u: { nic: 'eth1' }, v: { nic: 'eth1' } } }); // v's vlan dropped as refused
+    refusedOnce(check(cfg), 'networks.v', /eth1 already carries untagged network u/);
+    assert.deepEqual(check(cfg, { refused: new Set(['networks.v.vlan']) }), []);
+  });
+});
+
 describe('addresses across networks', () => {
   it('one IPv4 address on two networks is refused, naming both', () => {
     refusedOnce(check(config({ networks: { a: { nic: 'eth1', ipaddr: '192.0.2.10', prefix: 24 }, b: { nic: 'eth2', ipaddr: '192.0.2.10', prefix: 25 } } })), 'networks.b.ipaddr', /192\.0\.2\.10 is also the address of network a/);
