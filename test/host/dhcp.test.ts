@@ -116,6 +116,22 @@ networks:
     assert.equal(await hostState(h), before);
   });
 
+  test('a fault injected at "stop the DHCP client" rolls back without a second client', async () => {
+    const up = await h.sh(['env', 'NETSWITCH_DHCP_TIMEOUT=20', BIN, 'apply', await requestFile(h, 'networks:\n  dstop: { nic: eth1, bridged: false, bootproto: dhcp }\n')]);
+    assert.equal(up.code, 0, up.stderr);
+    const pids = await clientPids(h);
+    assert.equal(pids.length, 1);
+    const removal = 'networks:\n  dstop: { remove: true }\n';
+    const plan: { description: string }[] = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: removal })).stdout).steps;
+    const stopAt = plan.findIndex((s) => s.description.startsWith('stop the DHCPv4 client'));
+    assert.ok(stopAt >= 0, plan.map((s) => s.description).join('; '));
+    const r = await h.sh(['env', `NETSWITCH_FAULT_STEP=${stopAt + 1}`, BIN, 'apply', await requestFile(h, removal)]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(await clientPids(h), pids, 'the same one client, not a second');
+    assert.equal((await h.cli(['apply', '-'], { input: removal })).code, 0);
+    assert.deepEqual(await clientPids(h), []);
+  });
+
   test('DHCPv6: a leased address, reported; removal stops the client and takes the address', async () => {
     const r = await h.sh(['env', 'NETSWITCH_DHCP_TIMEOUT=20', BIN, 'apply', await requestFile(h, 'networks:\n  d6: { nic: eth2, bridged: false, dhcpv6: true }\n')]);
     assert.equal(r.code, 0, r.stderr);

@@ -383,14 +383,14 @@ networks:
   });
 
   test('bridge timers the kernel rounds (jiffies) apply and re-apply; an option this kernel lacks is refused', async () => {
-    const r = await apply(h, 'networks: { timers: { nic: eth3, custom: { bridge_opts: "forward_delay=1501 multicast_startup_query_interval=5001" } } }');
+    const r = await apply(h, 'networks: { timers: { bridged: true, custom: { bridge_opts: "forward_delay=1501 multicast_startup_query_interval=5001" } } }');
     assert.equal(r.code, 0, r.stderr);
     // The option dropped: back to the kernel's default, which it may show a centisecond lower.
-    const again = await apply(h, 'networks: { timers: { nic: eth3 } }');
+    const again = await apply(h, 'networks: { timers: { bridged: true } }');
     assert.equal(again.code, 0, again.stderr);
     const bridge = await link(h, 'timers');
     if (!('vlan_default_pvid' in bridge.linkinfo.info_data)) {
-      const lacking = await apply(h, 'networks: { timers: { nic: eth3, custom: { bridge_opts: "default_pvid=0" } } }');
+      const lacking = await apply(h, 'networks: { timers: { bridged: true, custom: { bridge_opts: "default_pvid=0" } } }');
       assert.equal(lacking.code, 2, lacking.stderr);
       assert.match(lacking.stderr, /default_pvid: this kernel's bridges do not have it/);
     }
