@@ -265,7 +265,10 @@ export function byClassid(a: TcClass, b: TcClass): number {
  * `qosDevicesOf(tc qdisc show)` found): one tc process for a whole host.
  */
 export function qosReadBatch(devs: readonly string[]): string[][] {
+  // Each device's part starts with its qdiscs (HFSC's root first): "qdisc " lines, which tell
+  // where the part begins (its classes come in the kernel's hash order, root not first).
   return devs.flatMap((dev) => [
+    ['qdisc', 'show', 'dev', dev],
     ['class', 'show', 'dev', dev],
     ['filter', 'show', 'dev', dev],
   ]);
@@ -274,15 +277,18 @@ export function qosReadBatch(devs: readonly string[]): string[][] {
 /**
  * The whole host's shaping from `tc qdisc show` (all devices) and the output of
  * `tc -batch -` run with `qosReadBatch(qosDevicesOf(qdiscText))`. Each device's part of the
- * batch output starts with HFSC's root class line ("class hfsc 1389: root"), which every
- * HFSC qdisc has; a device whose qdisc vanished between the two reads makes this throw
- * (read again).
+ * batch output starts with its qdisc lines (the kernel lists a device's classes in hash order:
+ * its root class may come after others); a device whose qdisc vanished between the two reads
+ * makes this throw (read again).
  */
 export function readQosAll(qdiscText: string, batchOutput: string): QosLayout {
   const devs = qosDevicesOf(qdiscText);
   const parts: { class: string[]; filter: string[] }[] = [];
   for (const line of batchOutput.split('\n')) {
-    if (line.trim() === `class hfsc ${ROOT_HANDLE} root`) parts.push({ class: [], filter: [] });
+    if (line.startsWith('qdisc ')) {
+      if (line.startsWith(`qdisc hfsc ${ROOT_HANDLE} `)) parts.push({ class: [], filter: [] });
+      continue;
+    }
     const part = parts[parts.length - 1];
     if (!part) continue;
     if (line.startsWith('class ') || (part.filter.length === 0 && line.startsWith(' '))) part.class.push(line);

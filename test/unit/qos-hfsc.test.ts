@@ -431,14 +431,15 @@ filter parent 1389: protocol all pref 5000 u32 chain 0 fh 800::800 order 2048 ke
 `;
 
 // Verbatim: `tc qdisc show` (all devices) and what `tc -batch -` prints for
-// qosReadBatch(['va']) (class show, filter show), on a veth shaped by hand with a VLAN 0 class
+// qosReadBatch(['va']) (qdisc, class and filter show), on a veth shaped by hand with a VLAN 0 class
 // that has no fq_codel leaf.
 const QDISC_ALL = `qdisc hfsc 1389: dev va root refcnt 2 default 1388 
 qdisc fq_codel 64: dev va parent 1389:64 limit 10240p flows 1024 quantum 1514 target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64 
 qdisc fq_codel 1388: dev va parent 1389:1388 limit 10240p flows 1024 quantum 1514 target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64 
 qdisc noqueue 0: dev va.100 root refcnt 2 
 `;
-const BATCH = `class hfsc 1389: root 
+const VA = 'qdisc hfsc 1389: root refcnt 2 default 1388 \nqdisc fq_codel 64: parent 1389:64 limit 10240p \n';
+const BATCH = `${VA}class hfsc 1389: root 
 class hfsc 1389:1000 parent 1389: ls m1 0bit d 0us m2 400bit 
 class hfsc 1389:1388 parent 1389: leaf 1388: ls m1 0bit d 0us m2 400bit ul m1 0bit d 0us m2 10Mbit 
 class hfsc 1389:64 parent 1389: leaf 64: ls m1 0bit d 0us m2 400bit ul m1 0bit d 0us m2 20Mbit 
@@ -488,8 +489,10 @@ describe('readQos', () => {
   it('reads a whole host from `tc qdisc show` and one tc -batch of class and filter shows', () => {
     assert.deepEqual(qosDevicesOf(QDISC_ALL), ['va']);
     assert.deepEqual(qosReadBatch(['va', 'bond0']), [
+      ['qdisc', 'show', 'dev', 'va'],
       ['class', 'show', 'dev', 'va'],
       ['filter', 'show', 'dev', 'va'],
+      ['qdisc', 'show', 'dev', 'bond0'],
       ['class', 'show', 'dev', 'bond0'],
       ['filter', 'show', 'dev', 'bond0'],
     ]);
@@ -511,5 +514,14 @@ describe('readQos', () => {
     );
     assert.deepEqual(hostQosOfClass(qosClassOf(layout, 'va', 100) as TcClass), { out: { ls: { m2: 50 }, ul: { m2: 20_000_000 } } });
     assert.throws(() => readQosAll(QDISC_ALL, ''), /expected the classes of 1 devices/);
+  });
+
+  it("splits devices at their root qdisc's line, not at a root class (the kernel lists classes in hash order)", () => {
+    const two = `${QDISC_ALL}qdisc hfsc 1389: dev vb root refcnt 2 default 1388 \n`;
+    // vb's VLAN 400 class (1389:190) hashes before its root class, as tc lists them.
+    const batch = `${BATCH}qdisc hfsc 1389: root refcnt 2 default 1388 \nclass hfsc 1389:190 parent 1389: ls m1 0bit d 0us m2 400bit \nclass hfsc 1389: root \nclass hfsc 1389:1388 parent 1389: ls m1 0bit d 0us m2 400bit \n`;
+    const layout = readQosAll(two, batch);
+    assert.deepEqual(layout.devs.vb.classes.map((c) => c.classid).sort(), ['1389:1388', '1389:190']);
+    assert.ok(!layout.devs.va.classes.some((c) => c.classid === '1389:190'), 'not given to the device before');
   });
 });
