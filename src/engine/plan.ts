@@ -197,7 +197,8 @@ export function planAgainst(snapshot: Snapshot, target: Target): Step[] {
   const dhcpDevs = new Set([...(target.want.dhcp ?? []), ...(snapshot.dhcp ?? [])].map((c) => c.dev));
   const ovsSteps = planOvs(snapshot.ovs?.layout ?? { bridges: {} }, target.ovs);
   const current = layoutFromSnapshot(snapshot, target.scope, target.takeDefault, target.tables, dhcpDevs);
-  const { teardown, build, recreated } = planLinuxPhases(current, target.want, recreatedPorts(ovsSteps));
+  const ovsMembers = new Set(Object.values(target.ovs.bridges).flatMap((b) => Object.values(b.ports).flatMap((p) => p.interfaces.map((i) => i.name))));
+  const { teardown, build, recreated } = planLinuxPhases(current, target.want, recreatedPorts(ovsSteps), ovsMembers);
   // Shaping: torn down before the devices it sits on change, built once they are up again.
   const qos = planQosPhases(ourShaping(snapshot, target.southbounds), target.qos, recreated);
   return [...qos.teardown, ...teardown, ...ovsSteps, ...build, ...qos.build];

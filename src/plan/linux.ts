@@ -30,6 +30,8 @@ export function planLinuxPhases(
   actual: Layout,
   desired: Layout,
   recreatedOvsPorts: ReadonlySet<string> = new Set(),
+  /** The interfaces of the OVS ports after the change (NICs in OVS bridges). */
+  ovsMembers: ReadonlySet<string> = new Set(),
 ): { teardown: Step[]; build: Step[]; recreated: Set<string> } {
   const steps: Step[] = [];
   const cur = actual.links;
@@ -123,7 +125,11 @@ export function planLinuxPhases(
   for (const a of deletions) if (!NOT_OURS_TO_CREATE.has(a.kind)) steps.push({ op: 'link.del', link: a });
   const teardown = steps.splice(0);
 
-  // 2. MTU of surviving devices: decreases top-down, then increases bottom-up.
+  // 2. MTU of surviving devices: decreases top-down, then increases bottom-up. A NIC that is an
+  // OVS port after the change gets its MTU before the OVS transaction (at the teardown's end):
+  // its undo then comes after OVS has let the NIC go, which would otherwise put its
+  // mtu_request back on the NIC.
+  const mtuSteps = (name: string) => (ovsMembers.has(name) ? teardown : steps);
   const mtuChanges = Object.values(want)
     .filter((d) => d.kind !== 'ovs' && survives(d.name) && cur[d.name].mtu !== d.mtu)
     .map((d) => ({ d, from: cur[d.name].mtu }));
@@ -133,12 +139,12 @@ export function planLinuxPhases(
     // undo (MTU back up, then the sysctls) leaves the device as it was.
     const conf = cur[d.name].ipv6conf;
     if (conf && d.mtu < IPV6_MIN_MTU && from >= IPV6_MIN_MTU) {
-      for (const key of ['accept_ra', 'autoconf'] as const) if (conf[key] !== '1') steps.push({ op: 'sysctl.set', dev: d.name, key, from: conf[key], to: '1' });
+      for (const key of ['accept_ra', 'autoconf'] as const) if (conf[key] !== '1') mtuSteps(d.name).push({ op: 'sysctl.set', dev: d.name, key, from: conf[key], to: '1' });
     }
-    steps.push({ op: 'link.set', name: d.name, attr: 'mtu', from, to: d.mtu });
+    mtuSteps(d.name).push({ op: 'link.set', name: d.name, attr: 'mtu', from, to: d.mtu });
   }
   for (const { d, from } of mtuChanges.filter((c) => c.d.mtu > c.from).sort((x, y) => LEVEL[x.d.kind] - LEVEL[y.d.kind])) {
-    steps.push({ op: 'link.set', name: d.name, attr: 'mtu', from, to: d.mtu });
+    mtuSteps(d.name).push({ op: 'link.set', name: d.name, attr: 'mtu', from, to: d.mtu });
   }
 
   // Admin state as it will be once the teardown is done; tracked for the up/down steps.

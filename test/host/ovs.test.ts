@@ -430,6 +430,17 @@ describe('OVS switch: a failed apply leaves OVSDB and the kernel as they were', 
     assert.deepEqual(await wholeHost(h), before);
   });
 
+  test("a fault after the OVS transaction puts a jumbo NIC's MTU back (OVS has let it go by then)", async () => {
+    await applied(h, 'networks: {}', '--replace');
+    const jumbo = 'networks: { storage: { switch: ovs, nic: eth3, bridged: false, mtu: 9000, ipaddr: 198.51.100.10, prefix: 24 } }';
+    const step = await lastStepAfterOvs(jumbo);
+    const before = await wholeHost(h);
+    const r = await applyWithEnv(h, jumbo, [`NETSWITCH_FAULT_STEP=${step}`]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(await wholeHost(h), before);
+    assert.equal((await link(h, 'eth3')).mtu, 1500);
+  });
+
   test('OVS refusing re-created bridges (datapath change) restores the existing ones', async () => {
     const storage = 'networks: { storage: { switch: ovs, nic: eth2, bridged: false, ipaddr: 198.51.100.10, prefix: 24 } }';
     await applied(h, storage, '--replace');
