@@ -307,9 +307,21 @@ function sorted(links: Record<string, LinkSpec>, kind: LinkSpec['kind']): LinkSp
  * the undo sets that one back after the ports' undo moved it.
  */
 function pinBridgeMtus(cur: Layout['links'], want: Layout['links'], survives: (name: string) => boolean, mtuChanged: ReadonlySet<string>, steps: Step[]): void {
+  const portsOf = (links: Layout['links']) => {
+    const out = new Map<string, LinkSpec[]>();
+    for (const l of Object.values(links)) {
+      if (l.master === undefined) continue;
+      const ports = out.get(l.master);
+      if (ports) ports.push(l);
+      else out.set(l.master, [l]);
+    }
+    return out;
+  };
+  const wantPorts = portsOf(want);
+  const curPorts = portsOf(cur);
   for (const d of sorted(want, 'bridge')) {
-    const ports = Object.values(want).filter((p) => p.master === d.name);
-    const kept = survives(d.name) ? Object.values(cur).filter((p) => p.master === d.name && survives(p.name)) : [];
+    const ports = wantPorts.get(d.name) ?? [];
+    const kept = survives(d.name) ? (curPorts.get(d.name) ?? []).filter((p) => survives(p.name)) : [];
     const foreign = kept.filter((p) => want[p.name] === undefined);
     const mtus = [...ports, ...foreign].map((p) => p.mtu);
     if ((mtus.length ? Math.min(...mtus) : DEFAULT_MTU) === d.mtu) continue;
