@@ -507,8 +507,14 @@ const SECTION_RE = /<!-- bench:([a-z]+) -->\n[\s\S]*?<!-- \/bench:\1 -->\n?/g;
 export async function writeSection(suite: string, body: string, order: readonly string[], file = DOC): Promise<void> {
   const old = await readFile(file, 'utf8').catch(() => '');
   const sections = new Map<string, string>();
-  for (const m of old.matchAll(SECTION_RE)) sections.set(m[1], m[0].trimEnd());
+  let end = 0;
+  for (const m of old.matchAll(SECTION_RE)) {
+    sections.set(m[1], m[0].trimEnd());
+    end = m.index + m[0].length;
+  }
+  // What follows the last section is written by hand (notes on the numbers): kept as it is.
+  const trailer = end ? old.slice(end).trim() : '';
   sections.set(suite, `<!-- bench:${suite} -->\n${body.trim()}\n<!-- /bench:${suite} -->`);
   const names = [...order.filter((s) => sections.has(s)), ...[...sections.keys()].filter((s) => !order.includes(s))];
-  await writeFile(file, `${HEADER}\n${names.map((s) => sections.get(s)).join('\n\n')}\n`);
+  await writeFile(file, `${HEADER}\n${names.map((s) => sections.get(s)).join('\n\n')}\n${trailer ? `\n${trailer}\n` : ''}`);
 }
