@@ -33,7 +33,9 @@ function ipv4(addresses: readonly Announcement[]): Announcement[] {
 export function startAnnouncer(addresses: readonly Announcement[]): { announce(): void; cancel(): void } {
   const list = ipv4(addresses);
   if (list.length === 0) return { announce: () => {}, cancel: () => {} };
-  const announcer = launchFed([process.execPath, '--disable-warning=ExperimentalWarning', PROGRAM]);
+  // At the lowest priority: its start-up (a Node process loading, ~40 ms of CPU) must not take
+  // a CPU from the steps' ip processes, which it would on a host with few CPUs.
+  const announcer = launchFed([process.execPath, '--disable-warning=ExperimentalWarning', PROGRAM], { nice: 19 });
   return { announce: () => announcer.feed(JSON.stringify(list)), cancel: () => announcer.close() };
 }
 

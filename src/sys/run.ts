@@ -3,7 +3,7 @@
 // names the command and quotes its stderr.
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -168,10 +168,17 @@ export function launch(argv: readonly string[]): void {
  * `feed` writes and closes (`close` closes it with nothing written). Until then the pipe does
  * not keep netswitch running: if it exits first, the program reads end-of-file.
  */
-export function launchFed(argv: readonly string[]): { feed(input: string): void; close(): void } {
+export function launchFed(argv: readonly string[], options: { nice?: number } = {}): { feed(input: string): void; close(): void } {
   const [file, ...args] = argv;
   const child = spawn(file, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   child.on('error', () => {});
+  if (options.nice !== undefined && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, options.nice);
+    } catch {
+      // best effort: it runs at our priority
+    }
+  }
   const stdin = child.stdin as Socket;
   stdin.on('error', () => {});
   child.unref();
