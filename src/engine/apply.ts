@@ -83,7 +83,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
 
     const fail = async (cause: NetswitchError, done: Step[]): Promise<never> => {
       log.info(`apply failed: ${cause.message}`);
-      await state.appendLog([`# ${new Date().toISOString()} apply ${journal.id} failed after ${done.length} of ${change.steps.length} steps: ${cause.message}`]);
+      await state.appendLog([`# ${new Date().toISOString()} apply ${journal.id} failed after ${done.length} of ${change.steps.length} ${change.steps.length === 1 ? 'step' : 'steps'}: ${cause.message}`]);
       throw rolledBack(cause, await undoSteps(state, done, change.snapshot, log, ovs, `apply ${journal.id} failed`));
     };
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;

@@ -78,7 +78,7 @@ export async function commitConfig(state: StateDir, desired: Config, previous: C
  * compares it with the checkpoint. Returns the differences left (none: a proven rollback).
  */
 export async function undoSteps(state: StateDir, done: readonly Step[], checkpoint: Snapshot, log: Log, ovs: OvsdbClient | undefined, why: string): Promise<string[]> {
-  log.info(`rolling back ${done.length} steps`);
+  log.info(`rolling back ${done.length} ${done.length === 1 ? 'step' : 'steps'}`);
   const steps = undo(done);
   await state.appendLog([`# ${new Date().toISOString()} rollback (${why}) by pid ${process.pid}: ${steps.length} steps`, ...auditLines(steps, 'undo')]);
   await runPlan(steps, { ovs, log, force: true, stateDir: state.dir, links: checkpoint.links });

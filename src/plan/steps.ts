@@ -151,7 +151,7 @@ export function describeStep(step: Step): string {
     case 'bridge.set':
     case 'bond.set':
       return `set ${step.op === 'bridge.set' ? 'bridge' : 'bond'} ${step.name} options ${Object.keys(step.to)
-        .map((k) => `${k} ${step.from[k] ?? '?'} -> ${step.to[k]}`)
+        .map((k) => `${k} ${optionText(step.from[k])} -> ${optionText(step.to[k])}`)
         .join(', ')}`;
     case 'addr.add':
       return `add address ${step.cidr} to ${step.dev}`;
@@ -186,6 +186,11 @@ function routeText(r: RouteSpec): string {
  */
 export function ipFamilyOf(step: LinuxStep): 6 | undefined {
   return (step.op === 'rule.add' || step.op === 'rule.del') && step.rule.family === 6 ? 6 : undefined;
+}
+
+/** A bridge or bond option's value in a step's description: unknown, cleared, or as it is. */
+function optionText(value: string | undefined): string {
+  return value === undefined ? '?' : value === '' ? '(none)' : value;
 }
 
 /** The step as `ip -batch` lines (each line is an `ip` command without the leading "ip"). */

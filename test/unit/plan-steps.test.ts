@@ -44,6 +44,12 @@ describe('describeStep / ipCommands', () => {
       assert.deepEqual(ipBatchLines(step as LinuxStep).map((l) => ['ip', ...l].join(' ')), cmds);
     });
   }
+  it('a bond primary cleared, and set again: "(none)" for no primary, not an empty word', () => {
+    const clear: Step = { op: 'bond.set', name: 'bond0', from: { primary: 'eth3' }, to: { primary: '' } };
+    assert.equal(describeStep(clear), 'set bond bond0 options primary eth3 -> (none)');
+    assert.deepEqual(ipCommands(clear), ['echo > /sys/class/net/bond0/bonding/primary']);
+    assert.equal(describeStep(invert(clear)), 'set bond bond0 options primary (none) -> eth3');
+  });
   it('refuses to create a NIC', () => {
     assert.throws(() => ipBatchLines({ op: 'link.add', link: { name: 'eth9', kind: 'nic', mtu: 1500, addresses: [] } }), /cannot create nic eth9/);
   });
