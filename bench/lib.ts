@@ -1,6 +1,6 @@
 // What the benchmark suites share: options, timing and statistics, programs run and timed
 // inside a sandbox host, the sandbox lifecycle (unique names, removed even on failure, and
-// removed fast: a namespace's links go in one `link del group`), and docs/benchmarks.md,
+// removed fast: a namespace's links go in one `link del group`, as `sandbox down` does), and docs/benchmarks.md,
 // where each suite replaces its own section. Benchmarks report; they never assert a timing.
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type Sandbox, type UpOptions, down, execArgv, isRunning, list, load, up } from '../src/sandbox/sandbox.ts';
-import { run, runJson } from '../src/sys/run.ts';
+import { run } from '../src/sys/run.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const NETSWITCH = join(ROOT, 'bin', 'netswitch');
@@ -315,7 +315,6 @@ export async function waitIdle(sb: Sandbox, timeoutMs = 60_000): Promise<number>
 const NAME_PREFIX_RE = /^b[a-z]$/;
 let counter = 0;
 const live = new Map<string, Sandbox>();
-const GROUP = 4242;
 
 /** b + a suite letter, this pid in base36, a counter: unique to this run, at most 12 characters. */
 function uniqueName(prefix: string): string {
@@ -331,12 +330,11 @@ export async function createSandbox(prefix: string, options: UpOptions): Promise
   return sb;
 }
 
-/** Remove a sandbox fast: ovs-vswitchd stopped, every link of its namespaces in one `link del group`, then `down`. */
+/** Remove a sandbox fast: ovs-vswitchd stopped first (it would re-create ports), then `down` (its links go in one `link del group`). */
 export async function removeSandbox(sb: Sandbox): Promise<void> {
   try {
     const vswitchd = sb.pids?.vswitchd;
     if (vswitchd !== undefined && (await isOurs(vswitchd, sb.ovsDir))) await stop(vswitchd);
-    if (sb.hostNs) for (const ns of [sb.hostNs, sb.wireNs]) await deleteLinksByGroup(ns);
   } finally {
     await down(sb.name);
     live.delete(sb.name);
@@ -387,15 +385,6 @@ export async function addNics(sb: Sandbox, from: number, n: number): Promise<voi
   }
   await run(['ip', '-batch', '-'], { input: lines(cables), timeoutMs: 600_000 });
   await run(['ip', '-n', sb.wireNs, '-batch', '-'], { input: lines(peersUp), timeoutMs: 600_000 });
-}
-
-/** Links of NS except lo: one batch puts them in a group, one command deletes the group (batched in the kernel). */
-export async function deleteLinksByGroup(ns: string): Promise<void> {
-  const links = await runJson<{ ifname: string }[] | null>(['ip', '-n', ns, '-json', 'link', 'show'], { check: false }).catch(() => null);
-  const names = (links ?? []).map((l) => l.ifname).filter((n) => n !== 'lo');
-  if (names.length === 0) return;
-  await run(['ip', '-force', '-n', ns, '-batch', '-'], { input: lines(names.map((n) => `link set dev ${n} group ${GROUP}`)), check: false });
-  await run(['ip', '-n', ns, 'link', 'del', 'group', String(GROUP)], { check: false, timeoutMs: 600_000 });
 }
 
 async function isOurs(pid: number, ovsDir: string): Promise<boolean> {

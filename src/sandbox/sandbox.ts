@@ -286,13 +286,22 @@ function signal(pids: readonly number[], sig: NodeJS.Signals): void {
   }
 }
 
-async function deleteLinks(ns: string): Promise<void> {
-  const links = await runJson<{ ifname: string }[]>(['ip', '-n', ns, '-json', 'link', 'show']);
-  const doomed = links.filter((link) => link.ifname !== 'lo').map((link) => `link del dev ${link.ifname}`);
-  if (doomed.length === 0) return;
-  // -force: carry on past a link that went with another (a veth whose peer was deleted
-  // first, a VLAN on a deleted parent); whatever is left goes with the namespace.
-  await run(['ip', '-force', '-n', ns, '-batch', '-'], { input: lines(doomed), check: false });
+/** The group a sandbox's links join to be deleted together. */
+const DOOMED_GROUP = 4242;
+
+/**
+ * Every link of NS but lo, deleted in one `link del group` (the kernel batches the work: a
+ * namespace of 1000 bridges and 2000 veths goes in ~20 s, where one deletion per link took
+ * over a minute). Exported for the benchmarks, which empty namespaces between runs.
+ */
+export async function deleteLinks(ns: string): Promise<void> {
+  const links = await runJson<{ ifname: string }[] | null>(['ip', '-n', ns, '-json', 'link', 'show'], { check: false }).catch(() => null);
+  const names = (links ?? []).map((link) => link.ifname).filter((name) => name !== 'lo');
+  if (names.length === 0) return;
+  // -force: carry on past a link that went with another (a VLAN on a veth whose peer went
+  // first); whatever is left goes with the namespace.
+  await run(['ip', '-force', '-n', ns, '-batch', '-'], { input: lines(names.map((name) => `link set dev ${name} group ${DOOMED_GROUP}`)), check: false, timeoutMs: 600_000 });
+  await run(['ip', '-n', ns, 'link', 'del', 'group', String(DOOMED_GROUP)], { check: false, timeoutMs: 600_000 });
 }
 
 function lines(commands: readonly string[]): string {
