@@ -109,11 +109,13 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const [result] = await Promise.all([running, state.appendLog([`# ${journal.startedAt} apply ${journal.id} by pid ${process.pid}: ${change.steps.length} steps`, ...lines])]);
     lap('execute');
     if (result.error) {
-      // The failing step is undone too (it may have half happened), unless it is one a fault
-      // injected before it ran: the undo of a step that never ran is not always harmless (a
-      // shaping filter's undo adds a second one, a DHCP client's starts a second client).
+      // The failing step is undone too (it may have half happened), unless it is known to have
+      // changed nothing: refused whole, or failed by an injected fault before it ran. The undo
+      // of a step that never ran is not always harmless (a shaping filter's undo adds a second
+      // one, a DHCP client's starts a second client, a device's deletes one made meanwhile).
       const injected = faultAt !== undefined && INJECTED.test(result.error.message);
-      return await fail(result.error, change.steps.slice(0, result.completed + 1).filter((_, i) => !(injected && i === faultAt)));
+      const untouched = (i: number) => i === result.refused || (injected && i === faultAt);
+      return await fail(result.error, change.steps.slice(0, result.completed + 1).filter((_, i) => !untouched(i)));
     }
     const after = await verifying;
     const remaining = planAgainst(after, change.target);

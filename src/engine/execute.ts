@@ -18,6 +18,8 @@ import type { Link } from '../model/snapshot.ts';
 export interface PlanResult {
   completed: number;
   error?: NetswitchError;
+  /** The failing step, when it changed nothing (the kernel or OVSDB refused it whole): not undone. */
+  refused?: number;
 }
 
 export interface RunPlanOptions {
@@ -51,7 +53,7 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
             : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset, log: options.log, links: options.links });
     options.log?.debug(`${kind}: ${group.length} step${group.length === 1 ? '' : 's'} in ${Math.round(performance.now() - start)} ms`);
     if (result.error) {
-      if (!options.force) return { completed: offset + result.completed, error: result.error };
+      if (!options.force) return { completed: offset + result.completed, error: result.error, ...(result.refused === undefined ? {} : { refused: offset + result.refused }) };
       // Undoing everything a journal lists meets steps that never ran: expected, and the proof
       // that follows (the host compared with the checkpoint) is what says whether it worked.
       options.log?.debug(`while undoing: ${result.error.message}`);
@@ -74,9 +76,12 @@ async function runOvs(group: OvsStep[], faultAt: number | undefined, options: Ru
     return { completed: group.length };
   } catch (e) {
     const error = isNetswitchError(e) ? e : new NetswitchError(ErrorCode.Ovsdb, (e as Error).message, { cause: e });
-    // A refused transaction changed nothing; an interface error comes after it committed.
+    // A refused transaction changed nothing; an interface error comes after it committed. One
+    // the server answered with an error is known to have changed nothing (not even its first
+    // step is undone); one lost with the connection may have, so its first step is.
     const committed = error.code !== ErrorCode.Ovsdb || /refused interfaces/.test(error.message);
-    return { completed: committed ? group.length - 1 : 0, error };
+    if (committed) return { completed: group.length - 1, error };
+    return typeof error.context.error === 'string' ? { completed: 0, error, refused: 0 } : { completed: 0, error };
   }
 }
 

@@ -4,7 +4,7 @@ import { ErrorCode, NetswitchError } from '../model/errors.ts';
 import { run } from '../sys/run.ts';
 import { type QosStep, describeQosStep, tcBatchScript } from './hfsc.ts';
 
-export async function executeTc(steps: readonly QosStep[], options: { force?: boolean; stepOffset?: number } = {}): Promise<{ completed: number; error?: NetswitchError }> {
+export async function executeTc(steps: readonly QosStep[], options: { force?: boolean; stepOffset?: number } = {}): Promise<{ completed: number; error?: NetswitchError; refused?: number }> {
   if (steps.length === 0) return { completed: 0 };
   const { input, stepOfLine } = tcBatchScript(steps);
   const result = await run(['tc', ...(options.force ? ['-force'] : []), '-batch', '-'], { input, check: false, timeoutMs: 600_000 });
@@ -17,8 +17,11 @@ export async function executeTc(steps: readonly QosStep[], options: { force?: bo
   const m = /Command failed -:(\d+)/.exec(result.stderr);
   const failed = stepOfLine[m ? Number(m[1]) - 1 : 0] ?? 0;
   const step = steps[failed];
+  // One tc command is one request: refused, it changed nothing (see ExecuteResult.refused).
+  const whole = m !== null && stepOfLine.filter((s) => s === failed).length === 1;
   return {
     completed: failed,
+    ...(whole ? { refused: failed } : {}),
     error: new NetswitchError(ErrorCode.Command, `step ${(options.stepOffset ?? 0) + failed + 1} (${describeQosStep(step)}) failed: ${why || 'refused'}`, {
       hint: /Unknown qdisc|No such file or directory/.test(why) ? 'the kernel lacks HFSC (sch_hfsc) or the basic classifier (cls_basic, em_meta)' : undefined,
       context: { step },

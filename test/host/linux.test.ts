@@ -150,6 +150,35 @@ bondings:
     assert.equal(await hostState(h), before);
   });
 
+  test('a step the kernel refuses whole changed nothing: the rollback leaves it out', async (t) => {
+    const before = await hostState(h);
+    // This kernel has no bonding driver (TESTING.md): creating the bond is refused in one
+    // request, after the jumbo MTU of eth2 took effect.
+    const change = `
+networks:
+  storage: { nic: eth2, bridged: false, mtu: 9000, ipaddr: 198.51.100.12, prefix: 24 }
+  bonded: { bonding: bond0, ipaddr: 203.0.113.9, prefix: 24 }
+bondings:
+  bond0: { nics: [eth3], options: "mode=active-backup" }
+`;
+    const log = join(h.sb.stateDir, 'netswitch.log');
+    const logBefore = await readFile(log, 'utf8').catch(() => '');
+    const r = await apply(h, change);
+    if (r.code === 0) {
+      await apply(h, 'networks: { bonded: { remove: true }, storage: { remove: true } }\nbondings: { bond0: { remove: true } }');
+      t.skip('this kernel has bonding: no refusal to observe');
+      return;
+    }
+    assert.equal(r.code, 3, r.stderr);
+    const failed = Number(/step (\d+) \(create bond bond0\b.*?\) failed/.exec(r.stderr)?.[1]);
+    assert.ok(failed > 1, `the bond is not the first step: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`rolling back ${failed - 1} steps?\\b`), 'every step before the refused one is undone, not the refused one');
+    const rollback = (await readFile(log, 'utf8')).slice(logBefore.length).split(' rollback (')[1] ?? '';
+    assert.match(rollback, /undo 1:/);
+    assert.doesNotMatch(rollback, /link del dev bond0/);
+    assert.equal(await hostState(h), before);
+  });
+
   test('a bad request is refused with every problem and changes nothing', async () => {
     const before = await hostState(h);
     const r = await h.cli(['apply', join(EXAMPLES, 'bad.yaml')]);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { before, test } from 'node:test';
 import { isNetswitchError } from '../../src/model/errors.ts';
 import { down, execArgv, isRunning, list, load, sandboxEnv, up, validateSandboxName } from '../../src/sandbox/sandbox.ts';
@@ -122,7 +123,8 @@ test('down removes processes, links, namespaces and the directory', { skip: skip
   const pidfile = join(sb.dir, 'iperf3.pid');
   const iperf = await h.sh(['iperf3', '-s', '-D', '-B', '127.0.0.1', '--pidfile', pidfile], 'wire');
   assert.equal(iperf.code, 0, iperf.stderr);
-  const iperfPid = Number.parseInt(await readFile(pidfile, 'utf8'), 10);
+  // iperf3 -D writes its pid file after it has forked: wait for it.
+  const iperfPid = Number.parseInt(await readWhenThere(pidfile), 10);
   const pids = [sb.pids.ovsdbServer, sb.pids.vswitchd, iperfPid];
   for (const pid of pids) assert.ok(pid && (await isRunning(pid)), `pid ${pid} runs before down`);
 
@@ -172,3 +174,11 @@ test('names are checked and a missing sandbox says how to make it', async () => 
   const name = uniqueName(PREFIX);
   await assert.rejects(load(name), (e) => isNetswitchError(e, 'E_SANDBOX') && e.hint === `run: netswitch sandbox up ${name}`);
 });
+
+/** FILE's text once it exists and is not empty (a daemon's pid file), within 10 s. */
+async function readWhenThere(file: string): Promise<string> {
+  for (const deadline = Date.now() + 10_000; ; await sleep(50)) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text.trim() || Date.now() > deadline) return text;
+  }
+}

@@ -19,6 +19,13 @@ export interface ExecuteResult {
   /** Steps that completed. On failure, the failing step is steps[completed]. */
   completed: number;
   error?: NetswitchError;
+  /**
+   * The failing step, when the kernel refused it whole (it is one request, named as the one
+   * that failed): it changed nothing, so the rollback leaves it out. Undoing it would do
+   * something new: delete a device or route of the same name someone else made meanwhile,
+   * add a second shaping filter where a delete failed.
+   */
+  refused?: number;
 }
 
 export interface ExecuteOptions {
@@ -50,7 +57,7 @@ export async function executeLinux(steps: readonly (LinuxStep | QosStep)[], opti
     if (segment.lanes.length > 1) options.log?.debug(`  ${segment.lanes.reduce((n, l) => n + l.length, 0)} steps in ${segment.lanes.length} lanes`);
     const runs = segment.lanes.map((lane) => executeInOrder(lane.map((i) => steps[i]), lane, options));
     const results = await Promise.all(runs);
-    const failed = results.flatMap((r, k) => (r.error ? [{ at: segment.lanes[k][r.completed], error: r.error }] : []));
+    const failed = results.flatMap((r, k) => (r.error ? [{ at: segment.lanes[k][r.completed], error: r.error, refused: r.refused === undefined ? undefined : segment.lanes[k][r.refused] }] : []));
     if (failed.length === 0) continue;
     if (options.force) {
       firstError ??= failed[0].error;
@@ -62,7 +69,8 @@ export async function executeLinux(steps: readonly (LinuxStep | QosStep)[], opti
     const last = Math.max(...results.map((r, k) => segment.lanes[k][r.error ? r.completed : segment.lanes[k].length - 1]));
     const first = failed.reduce((a, b) => (b.at < a.at ? b : a));
     options.log?.debug(`  ${failed.length} of ${segment.lanes.length} lanes failed; undoing steps ${stepOffset + 1}-${stepOffset + last + 1}`);
-    return { completed: last, error: first.error };
+    const refused = failed.flatMap((f) => (f.refused === undefined ? [] : [f.refused]));
+    return { completed: last, error: first.error, ...(refused.length === 1 && failed.length === 1 ? { refused: refused[0] } : {}) };
   }
   return { completed: steps.length, ...(firstError ? { error: firstError } : {}) };
 }
@@ -184,7 +192,7 @@ async function executeInOrder(steps: readonly (LinuxStep | QosStep)[], index: re
         : await ipBatch(group.steps, group.family, { ...options, faultAt: fault }, number);
     options.log?.debug(`  ${group.tc ? 'tc' : group.files ? 'files' : 'ip -batch'}: ${group.steps.length} steps in ${Math.round(performance.now() - start)} ms`);
     if (r.error) {
-      if (!options.force) return { completed: offset + r.completed, error: r.error };
+      if (!options.force) return { completed: offset + r.completed, error: r.error, ...(r.refused === undefined ? {} : { refused: offset + r.refused }) };
       firstError ??= r.error;
     }
     offset += group.steps.length;
@@ -286,11 +294,13 @@ async function ipBatch(steps: readonly LinuxStep[], family: 6 | undefined, optio
   }
   const failed = stepOfLine[failedLine] ?? 0;
   const step = steps[failed];
+  const refused = /Command failed -:\d+/.test(result.stderr) && stepOfLine.filter((s) => s === failed).length === 1 ? { refused: failed } : {};
   if (failed === options.faultAt) {
     return { completed: failed, error: new NetswitchError(ErrorCode.Command, `step ${number(failed)} (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`, { context: { step } }) };
   }
   return {
     completed: failed,
+    ...refused,
     error: new NetswitchError(ErrorCode.Command, `step ${number(failed)} (${describeStep(step)}) failed: ${why || 'refused'}`, {
       hint: hintForKernelError(why),
       context: { step, line: lines[failedLine] },

@@ -26,6 +26,8 @@ export async function readFlows(bridges: readonly string[]): Promise<OvsFlowSpec
 export interface FlowResult {
   completed: number;
   error?: NetswitchError;
+  /** Never set here: a failed bundle changed nothing, and undoing its first step (a flow added or deleted by its match) repeats nothing harmful. */
+  refused?: number;
 }
 
 /** Runs flow steps, a bundle per run of consecutive steps on one bridge. */
