@@ -87,6 +87,9 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
       throw rolledBack(cause, await undoSteps(state, done, change.snapshot, log, ovs, `apply ${journal.id} failed`));
     };
     const faultAt = process.env.NETSWITCH_FAULT_STEP ? Number(process.env.NETSWITCH_FAULT_STEP) - 1 : undefined;
+    if (faultAt !== undefined && !(Number.isInteger(faultAt) && faultAt >= 0 && faultAt < change.steps.length)) {
+      log.warn(`NETSWITCH_FAULT_STEP=${process.env.NETSWITCH_FAULT_STEP}: no such step (the plan has steps 1-${change.steps.length}); no fault injected`);
+    }
     await crashHook(change.steps, ovs, state.dir);
     const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir, links: change.snapshot.links });
     announcer = startAnnouncer(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));

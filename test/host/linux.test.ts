@@ -426,4 +426,13 @@ networks:
     assert.equal((await apply(h, 'networks: { timers: { remove: true } }')).code, 0);
     assert.equal(await link(h, 'timers'), undefined);
   });
+
+  test('NETSWITCH_FAULT_STEP past the last step says that it injected nothing', async () => {
+    const file = join(h.sb.dir, 'fault-past.yaml');
+    await writeFile(file, 'networks: { pastend: { bridged: true } }\n');
+    const r = await h.sh(['env', 'NETSWITCH_FAULT_STEP=999', BIN, 'apply', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /NETSWITCH_FAULT_STEP=999: no such step \(the plan has steps 1-\d+\); no fault injected/);
+    assert.equal((await apply(h, 'networks: { pastend: { remove: true } }')).code, 0);
+  });
 });
