@@ -12,7 +12,7 @@ import { earlyReadTime } from '../host/snapshot.ts';
 import { type EngineOptions, planAgainst, planWith } from './plan.ts';
 import { describeProbe, probeOnce, regressions } from './probes.ts';
 import { StateDir } from './state.ts';
-import { auditLines, commitConfig, newJournal, recover, rolledBack, undoSteps } from './transaction.ts';
+import { auditLines, commitConfig, newJournal, progressRecorder, recover, rolledBack, undoSteps, writeJournal } from './transaction.ts';
 
 export { openOvs, readHost } from './host.ts';
 export { type EngineOptions, type PlannedChange, planChange, planFor } from './plan.ts';
@@ -78,7 +78,7 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     const probes = options.probes ?? [];
     const before = await Promise.all(probes.map((p) => probeOnce(p, change.snapshot)));
     const journal = newJournal(change.steps, change.snapshot, change.desired, change.running, commitOnSuccess);
-    await state.writeJson('journal.json', journal, { compact: true }); // it holds the whole snapshot
+    await writeJournal(state, journal);
     lap('checkpoint');
 
     const fail = async (cause: NetswitchError, done: Step[]): Promise<never> => {
@@ -90,8 +90,9 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
     if (faultAt !== undefined && !(Number.isInteger(faultAt) && faultAt >= 0 && faultAt < change.steps.length)) {
       log.warn(`NETSWITCH_FAULT_STEP=${process.env.NETSWITCH_FAULT_STEP}: no such step (the plan has steps 1-${change.steps.length}); no fault injected`);
     }
-    await crashHook(change.steps, ovs, state.dir);
-    const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir, links: change.snapshot.links });
+    const progress = progressRecorder(state);
+    await crashHook(change.steps, ovs, state.dir, progress);
+    const running = runPlan(change.steps, { ovs, log, faultAt, stateDir: state.dir, links: change.snapshot.links, progress });
     announcer = startAnnouncer(change.steps.flatMap((s) => (s.op === 'addr.add' ? [{ dev: s.dev, cidr: s.cidr }] : [])));
     // The verification's read: what no step touched is as the plan read it, the rest is read
     // again once the steps are done (its ip process starts now, while they run).
@@ -157,10 +158,10 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
  * Test hook (NETSWITCH_CRASH_STEP=N): die by SIGKILL, as `kill -9` would, right after step N-1
  * took effect, leaving the journal behind; the next start must restore the checkpoint.
  */
-async function crashHook(steps: Step[], ovs: OvsdbClient | undefined, stateDir: string): Promise<void> {
+async function crashHook(steps: Step[], ovs: OvsdbClient | undefined, stateDir: string, progress: (lastStarted: number) => void): Promise<void> {
   const at = process.env.NETSWITCH_CRASH_STEP;
   if (at === undefined) return;
-  await runPlan(steps.slice(0, Number(at) - 1), { ovs, stateDir });
+  await runPlan(steps.slice(0, Number(at) - 1), { ovs, stateDir, progress });
   process.kill(process.pid, 'SIGKILL');
 }
 

@@ -33,6 +33,11 @@ export interface RunPlanOptions {
   faultAt?: number;
   /** The host's links the steps start from (their snapshot): lets long Linux runs go in lanes. */
   links?: Readonly<Record<string, Link>>;
+  /**
+   * Told, before each group of steps starts, the index of its last step: no step after it has
+   * run yet (what recovery from a crash undoes: nothing beyond it).
+   */
+  progress?: (lastStarted: number) => void;
 }
 
 export async function runPlan(steps: readonly Step[], options: RunPlanOptions): Promise<PlanResult> {
@@ -42,6 +47,7 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
   for (const group of groups(steps)) {
     const faultAt = options.faultAt !== undefined && options.faultAt >= offset && options.faultAt < offset + group.length ? options.faultAt - offset : undefined;
     const kind = kindOf(group[0]);
+    options.progress?.(offset + group.length - 1);
     const start = performance.now();
     const result =
       kind === 'ovs'

@@ -1,7 +1,7 @@
 // The life of a change after its plan: the journal written before anything happens, commit,
 // rollback with proof, a change left pending for `commit`/`rollback`, and recovery from an
 // apply that died half-way (kill -9, power loss) at the next start.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { diffSnapshots } from '../host/compare.ts';
 import type { Config } from '../model/config.ts';
 import { ErrorCode, NetswitchError } from '../model/errors.ts';
@@ -31,6 +31,37 @@ export interface Journal {
   deadline?: number;
   /** The kernel's boot id: a journal from an earlier boot describes a host that is gone. */
   bootId: string;
+  /**
+   * Progress is recorded beside the journal (PROGRESS_FILE: the last step that may have
+   * started), so recovery undoes only what may have run; absent in journals of older versions.
+   */
+  progress?: true;
+}
+
+/** Beside journal.json while an apply runs: the index of the last step that may have started. */
+const PROGRESS_FILE = 'journal.progress';
+
+/**
+ * Records how far an apply got, before each group of its steps starts (runPlan's `progress`):
+ * a few small synchronous writes per apply, so a crash between two never loses one.
+ */
+export function progressRecorder(state: StateDir): (lastStarted: number) => void {
+  return (lastStarted) => writeFileSync(state.path(PROGRESS_FILE), String(lastStarted));
+}
+
+/**
+ * The steps of an interrupted apply that may have run: up to the last one recorded as started
+ * (none when nothing was recorded), or all of them for a journal without progress records.
+ */
+function stepsThatMayHaveRun(state: StateDir, journal: Journal): Step[] {
+  if (journal.state === 'pending' || !journal.progress) return journal.steps;
+  let last = -1;
+  try {
+    last = Number.parseInt(readFileSync(state.path(PROGRESS_FILE), 'utf8'), 10);
+  } catch {
+    // no group started
+  }
+  return Number.isInteger(last) ? journal.steps.slice(0, last + 1) : journal.steps;
 }
 
 /**
@@ -54,7 +85,7 @@ function bootId(): string {
 }
 
 export function newJournal(steps: Step[], checkpoint: Snapshot, desired: Config, previous: Config, commitOnSuccess: boolean): Journal {
-  return { id: newId(), state: 'applying', startedAt: new Date().toISOString(), pid: process.pid, steps, checkpoint, desired, previous, commitOnSuccess, bootId: bootId() };
+  return { id: newId(), state: 'applying', startedAt: new Date().toISOString(), pid: process.pid, steps, checkpoint, desired, previous, commitOnSuccess, bootId: bootId(), progress: true };
 }
 
 export function readJournal(state: StateDir): Promise<Journal | undefined> {
@@ -70,7 +101,7 @@ export async function commitConfig(state: StateDir, desired: Config, previous: C
   await state.writeJson('running.json', desired);
   await state.writeJson('owned.json', owned);
   if (commitOnSuccess) await state.writeJson('safe.json', desired);
-  await state.remove('journal.json');
+  await removeJournal(state);
 }
 
 /**
@@ -84,8 +115,20 @@ export async function undoSteps(state: StateDir, done: readonly Step[], checkpoi
   await runPlan(steps, { ovs, log, force: true, stateDir: state.dir, links: checkpoint.links });
   const differences = diffSnapshots(checkpoint, await readHost(ovs, { stateDir: state.dir, ipv6confDevs: Object.keys(checkpoint.ipv6conf ?? {}) }));
   await state.appendLog([differences.length ? `# rollback left differences: ${differences.join('; ')}` : '# rollback done: the host is as it was before the change']);
-  await state.remove('journal.json');
+  await removeJournal(state);
   return differences;
+}
+
+/** The journal of a new apply, on disk before its first step (a progress record left by an earlier one goes first). */
+export async function writeJournal(state: StateDir, journal: Journal): Promise<void> {
+  await state.remove(PROGRESS_FILE);
+  await state.writeJson('journal.json', journal, { compact: true }); // it holds the whole snapshot
+}
+
+/** The journal goes, then its progress record (a record without a journal is never read). */
+async function removeJournal(state: StateDir): Promise<void> {
+  await state.remove('journal.json');
+  await state.remove(PROGRESS_FILE);
 }
 
 /** The audit log's lines for steps: each as the commands that would do the same, with why. */
@@ -123,7 +166,7 @@ export async function recover(state: StateDir, log: Log, options: { allowPending
     // Rebooted since: the devices the steps touched are gone; undoing them would re-create
     // what the change had deleted. `netswitch restore` rebuilds from the safe config instead.
     log.warn(`discarding the journal of a change from an earlier boot (${journal.startedAt})`);
-    await state.remove('journal.json');
+    await removeJournal(state);
     return undefined;
   }
   if (journal.state === 'pending' && (journal.deadline ?? 0) > Date.now()) {
@@ -134,9 +177,16 @@ export async function recover(state: StateDir, log: Log, options: { allowPending
   }
   log.info(journal.state === 'pending' ? `rolling back a pending change that was not committed in time (${journal.startedAt})` : `recovering from an interrupted apply (started ${journal.startedAt} by pid ${journal.pid})`);
   const why = journal.state === 'pending' ? `change ${journal.id} not committed in time` : `change ${journal.id} interrupted`;
-  const differences = await withOvs((ovs) => undoSteps(state, journal.steps, journal.checkpoint, log, ovs, why));
-  if (differences.length) log.warn(`after recovery the host still differs from the checkpoint: ${differences.join('; ')}`);
+  const done = stepsThatMayHaveRun(state, journal);
+  if (done.length < journal.steps.length) log.info(`steps 1-${done.length} of ${journal.steps.length} may have run (the rest never started)`);
+  const differences = await withOvs((ovs) => undoSteps(state, done, journal.checkpoint, log, ovs, why));
   await state.writeJson('status.json', rollbackStatus(`change of ${journal.startedAt} rolled back: ${journal.state === 'pending' ? 'not committed in time' : 'interrupted'}`, differences));
+  if (differences.length) {
+    throw new NetswitchError(ErrorCode.RollbackFailed, `recovering from the ${journal.state === 'pending' ? 'pending change' : 'interrupted apply'} of ${journal.startedAt}: the rollback left differences: ${differences.join('; ')}`, {
+      hint: 'inspect the host with `netswitch show`; `netswitch apply` of the previous config repairs it',
+      context: { differences },
+    });
+  }
   return undefined;
 }
 

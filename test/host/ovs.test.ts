@@ -353,6 +353,23 @@ describe('OVS switch: migration legacy -> ovs -> legacy', { skip: skipUnlessRoot
     await pingsWork();
   });
 
+  test('ovs -> legacy killed after its first OVS bridge went: recovery undoes only the steps that ran', async () => {
+    const before = await wholeHost(h);
+    const plan: { description: string }[] = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: setup('legacy') })).stdout).steps;
+    const firstBridgeGone = plan.findIndex((s) => s.description.startsWith('delete OVS bridge'));
+    assert.ok(firstBridgeGone >= 0 && plan.some((s) => s.description.startsWith('create bridge')), plan.map((s) => s.description).join('; '));
+    // Killed once steps 1..firstBridgeGone+1 ran: the other OVS bridges and every Linux bridge
+    // (named like the internal ports still there) never started. Undoing those would delete
+    // the internal ports (the undo of "create bridge vmnet" is `ip link del dev vmnet`).
+    const crashed = await applyWithEnv(h, setup('legacy'), [`NETSWITCH_CRASH_STEP=${firstBridgeGone + 2}`]);
+    assert.notEqual(crashed.code, 0);
+    const r = await h.cli(['rollback']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`steps 1-${firstBridgeGone + 1} of ${plan.length} may have run`));
+    assert.deepEqual(await wholeHost(h), before);
+    await pingsWork();
+  });
+
   test('ovs -> legacy: Linux bridges back, no netswitch rows in OVSDB, pings work', async () => {
     await applied(h, setup('legacy'));
     for (const table of ['Bridge', 'Port', 'Interface']) assert.deepEqual(await ownedRows(h, table), [], table);
