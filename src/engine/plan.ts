@@ -24,7 +24,11 @@ export interface EngineOptions {
   log?: Log;
   /** The request is the whole desired config: what it does not name is removed. */
   replace?: boolean;
-  /** datapath_type of the OVS bridges netswitch creates (default $NETSWITCH_OVS_DATAPATH or system). */
+  /**
+   * datapath_type of the OVS bridges: given (--ovs-datapath), every bridge netswitch manages has
+   * it (one with another is re-created); absent, bridges a change creates get
+   * $NETSWITCH_OVS_DATAPATH or system, and existing ones keep theirs.
+   */
   ovsDatapath?: string;
   /** Leave the change pending: `commit` keeps it, `rollback` or the timeout undoes it. */
   noCommit?: boolean;
@@ -71,6 +75,7 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   const adoption = adoptHostBonds(desired, snapshot, running);
   Object.assign(desired.bondings, adoption.adopted);
   issues.push(
+    ...datapathProblems(options.ovsDatapath),
     ...adoption.issues,
     ...validateConfig(desired, {
       snapshot,
@@ -87,7 +92,28 @@ export async function planWith(input: unknown, options: EngineOptions, ovs: Ovsd
   warnUnusedNameservers(request, options.log);
   const datapath = options.ovsDatapath ?? defaultDatapath();
   const target = targetOf(running, desired, owned, datapath, snapshot.ipv6 !== false);
+  // Only --ovs-datapath moves bridges to another datapath (re-creating them); the default
+  // ($NETSWITCH_OVS_DATAPATH, or system) is for the bridges a change creates.
+  if (options.ovsDatapath === undefined) keepDatapaths(target.ovs, snapshot);
   return { request, running, desired, snapshot, owned, datapath, ipv6confDevs, target, steps: planAgainst(snapshot, target) };
+}
+
+/** The OVS datapath types there are ('' is the default, system). */
+const DATAPATHS = ['system', 'netdev'];
+
+function datapathProblems(asked: string | undefined): Issue[] {
+  const [path, value] = asked !== undefined ? ['--ovs-datapath', asked] : ['NETSWITCH_OVS_DATAPATH', defaultDatapath()];
+  if (DATAPATHS.includes(value)) return [];
+  return [{ path, message: `unknown OVS datapath type "${value}"`, hint: `use ${DATAPATHS.join(' (the kernel datapath) or ')} (userspace)` }];
+}
+
+/** Bridges the host has keep their datapath type (what the target asks only for new ones). */
+function keepDatapaths(target: OvsLayout, snapshot: Snapshot): void {
+  const existing = snapshot.ovs?.layout.bridges ?? {};
+  for (const [name, bridge] of Object.entries(target.bridges)) {
+    const datapath = existing[name]?.datapath;
+    if (datapath !== undefined) bridge.datapath = datapath;
+  }
 }
 
 /** The resolver reads the first MAXNS (3) nameservers of resolv.conf (glibc, musl): more are written, and said to be unused. */

@@ -462,8 +462,22 @@ describe('OVS switch: a failed apply leaves OVSDB and the kernel as they were', 
     const storage = 'networks: { storage: { switch: ovs, nic: eth2, bridged: false, ipaddr: 198.51.100.10, prefix: 24 } }';
     await applied(h, storage, '--replace');
     const before = await wholeHost(h);
-    const r = await applyWithEnv(h, storage, ['NETSWITCH_OVS_DATAPATH=system']);
+    const r = await apply(h, storage, '--ovs-datapath', 'system');
     assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(await wholeHost(h), before);
+  });
+
+  test('another default datapath leaves existing bridges alone; an unknown one is refused', async () => {
+    const before = await wholeHost(h);
+    const other = await applyWithEnv(h, 'networks: {}', ['NETSWITCH_OVS_DATAPATH=system']);
+    assert.equal(other.code, 0, other.stderr);
+    assert.match(other.stdout + other.stderr, /unchanged/);
+    const bad = await applyWithEnv(h, 'networks: {}', ['NETSWITCH_OVS_DATAPATH=foo']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /NETSWITCH_OVS_DATAPATH: unknown OVS datapath type "foo"/);
+    const flag = await apply(h, 'networks: {}', '--ovs-datapath', 'foo');
+    assert.equal(flag.code, 2, flag.stderr);
+    assert.match(flag.stderr, /--ovs-datapath: unknown OVS datapath type "foo"/);
     assert.deepEqual(await wholeHost(h), before);
   });
 });
