@@ -121,9 +121,15 @@ const RESOLVER_MAXNS = 3;
 
 function warnUnusedNameservers(request: ChangeRequest, log: Log | undefined): void {
   for (const [name, net] of Object.entries(request.networks)) {
-    const servers = isRemoval(net) ? undefined : net.nameservers;
+    if (isRemoval(net)) continue;
+    const servers = net.nameservers;
     if (servers && servers.length > RESOLVER_MAXNS) {
       log?.warn(`networks.${name}.nameservers: ${servers.length} servers, and the resolver uses the first ${RESOLVER_MAXNS} of resolv.conf (${servers.slice(RESOLVER_MAXNS).join(', ')} would never be asked)`);
+    }
+    // VDSM allows it (a default-route network whose router is not known yet), and it takes the
+    // host's IPv4 default route away: said, not refused.
+    if (net.defaultRoute && net.bootproto !== 'dhcp' && net.gateway === undefined) {
+      log?.warn(`networks.${name}: defaultRoute without a gateway: the host will have no IPv4 default route (any it has now is removed); add gateway to keep one`);
     }
   }
 }

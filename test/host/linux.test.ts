@@ -359,6 +359,14 @@ networks:
     assert.match(r.stderr, /warning: networks\.dnsnet\.nameservers: 4 servers, and the resolver uses the first 3 of resolv\.conf \(192\.0\.2\.4 would never be asked\)/);
   });
 
+  test('a default-route network without a gateway: accepted, with a warning that the host loses its default route', async () => {
+    const r = await h.cli(['plan', '-'], { input: 'networks: { nogw: { nic: eth2, ipaddr: 203.0.113.5, prefix: 24, defaultRoute: true } }' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: networks\.nogw: defaultRoute without a gateway: the host will have no IPv4 default route/);
+    const withGateway = await h.cli(['plan', '-'], { input: 'networks: { nogw: { nic: eth2, ipaddr: 203.0.113.5, prefix: 24, gateway: 203.0.113.1, defaultRoute: true } }' });
+    assert.doesNotMatch(withGateway.stderr, /defaultRoute without a gateway/);
+  });
+
   test('a bridge made by hand, named as a network, is taken over as it is (VDSM), and removed with it', async () => {
     await h.sh(['ip', 'link', 'add', 'handbr', 'type', 'bridge']);
     await h.sh(['ip', 'link', 'add', 'hp0', 'type', 'veth', 'peer', 'name', 'hp1']);

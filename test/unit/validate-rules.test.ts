@@ -161,6 +161,29 @@ describe('validateConfig: one refusal per rule', () => {
   it('an IPv6 gateway without an IPv6 address', () => {
     refusedOnce(check(config({ networks: { n: { nic: 'eth1', ipv6gateway: '2001:db8::1' } } })), 'networks.n.ipv6gateway', /IPv6 gateway without an IPv6 address/);
   });
+  it('an IPv6 gateway outside the network, or its own address (a link-local one is fine)', () => {
+    const v6 = (ipv6gateway: string) => check(config({ networks: { n: { nic: 'eth1', ipv6addr: '2001:db8::10/64', ipv6gateway } } }));
+    refusedOnce(v6('2001:db9::1'), 'networks.n.ipv6gateway', /IPv6 gateway 2001:db9::1 is outside 2001:db8::10\/64/);
+    refusedOnce(v6('2001:db8:0::10'), 'networks.n.ipv6gateway', /the network's own address/);
+    assert.deepEqual(v6('2001:db8::1'), []);
+    assert.deepEqual(v6('fe80::1'), []);
+  });
+  it('an IPv4 address no host can have, prefix 0, or the gateway as the own address', () => {
+    const v4 = (ipaddr: string, prefix: number, gateway?: string) => check(config({ networks: { n: { nic: 'eth1', ipaddr, prefix, ...(gateway ? { gateway } : {}) } } }));
+    refusedOnce(v4('224.0.0.5', 24), 'networks.n.ipaddr', /multicast address/);
+    refusedOnce(v4('127.0.0.2', 8), 'networks.n.ipaddr', /loopback address/);
+    refusedOnce(v4('0.1.2.3', 8), 'networks.n.ipaddr', /"this network"/);
+    refusedOnce(v4('255.255.255.255', 32), 'networks.n.ipaddr', /reserved or broadcast/);
+    refusedOnce(v4('10.1.1.1', 0), 'networks.n.prefix', /prefix 0/);
+    refusedOnce(v4('10.1.1.0', 24), 'networks.n.ipaddr', /network address of 10.1.1.0\/24/);
+    refusedOnce(v4('10.1.1.255', 24), 'networks.n.ipaddr', /broadcast address of 10.1.1.255\/24/);
+    refusedOnce(v4('10.1.1.1', 24, '10.1.1.1'), 'networks.n.gateway', /the network's own address/);
+    // /31 (RFC 3021) and /32 have no network or broadcast address.
+    assert.deepEqual(v4('10.1.1.0', 31), []);
+    assert.deepEqual(v4('10.1.1.1', 31), []);
+    assert.deepEqual(v4('10.1.1.0', 32), []);
+    assert.deepEqual(v4('10.1.1.1', 30, '10.1.1.2'), []);
+  });
   it('an unknown or read-only bridge option', () => {
     refusedOnce(check(config({ networks: { n: { nic: 'eth1', custom: { bridge_opts: 'forward_delay=0 fwd_delay=0' } } } })), 'networks.n.custom.bridge_opts', /unknown or read-only bridge option "fwd_delay"/);
     refusedOnce(check(config({ networks: { n: { nic: 'eth1', custom: { bridge_opts: 'root_port=1' } } } })), 'networks.n.custom.bridge_opts', /"root_port"/);
