@@ -21,6 +21,11 @@ interface Common {
 
 const VERSION = pkg.version;
 
+// A reader that goes away (a dropped ssh session, `| head`) must not kill a change half-way:
+// writes to a closed stdout or stderr fail with EPIPE, and are dropped; the apply goes on to
+// its commit or rollback (its log file keeps the record).
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+
 const program = new Command('netswitch')
   .version(VERSION)
   .description('Declarative host networking for virtualization hosts: Linux bridge/bond/VLAN or Open vSwitch, applied as one transaction.')

@@ -118,7 +118,8 @@ async function transact(input: unknown, options: EngineOptions): Promise<ApplyRe
       // of a step that never ran is not always harmless (a shaping filter's undo adds a second
       // one, a DHCP client's starts a second client, a device's deletes one made meanwhile).
       const injected = faultAt !== undefined && INJECTED.test(result.error.message);
-      const untouched = (i: number) => i === result.refused || (injected && i === faultAt);
+      const notRun = new Set(result.notRun);
+      const untouched = (i: number) => i === result.refused || notRun.has(i) || (injected && i === faultAt);
       return await fail(result.error, change.steps.slice(0, result.completed + 1).filter((_, i) => !untouched(i)));
     }
     const after = await verifying;

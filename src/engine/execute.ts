@@ -20,6 +20,8 @@ export interface PlanResult {
   error?: NetswitchError;
   /** The failing step, when it changed nothing (the kernel or OVSDB refused it whole): not undone. */
   refused?: number;
+  /** Steps before `completed` that never ran (lanes): not undone either. */
+  notRun?: number[];
 }
 
 export interface RunPlanOptions {
@@ -59,7 +61,10 @@ export async function runPlan(steps: readonly Step[], options: RunPlanOptions): 
             : await executeLinux(group as LinuxStep[], { force: options.force, faultAt, stepOffset: offset, log: options.log, links: options.links });
     options.log?.debug(`${kind}: ${group.length} step${group.length === 1 ? '' : 's'} in ${Math.round(performance.now() - start)} ms`);
     if (result.error) {
-      if (!options.force) return { completed: offset + result.completed, error: result.error, ...(result.refused === undefined ? {} : { refused: offset + result.refused }) };
+      if (!options.force) {
+        const notRun = result.notRun ? { notRun: result.notRun.map((i) => offset + i) } : {};
+        return { completed: offset + result.completed, error: result.error, ...notRun, ...(result.refused === undefined ? {} : { refused: offset + result.refused }) };
+      }
       // Undoing everything a journal lists meets steps that never ran: expected, and the proof
       // that follows (the host compared with the checkpoint) is what says whether it worked.
       options.log?.debug(`while undoing: ${result.error.message}`);

@@ -404,6 +404,12 @@ networks:
     assert.match(faulty.stderr, /in 2 lanes/);
     assert.match(faulty.stderr, /step 450 \(.*\) failed: refused by a fault injected/);
     assert.match(faulty.stderr, /rolled back/);
+    // Undone: what ran up to the furthest step a lane reached, not the failed lane's steps
+    // after its failure (they never ran: their undo would act on whatever has those names).
+    const [, from, to, never] = /undoing what ran of steps (\d+)-(\d+) \((\d+) never ran\)/.exec(faulty.stderr) ?? [];
+    assert.ok(Number(never) > 0, faulty.stderr);
+    const undone = Number(/rolling back (\d+) steps/.exec(faulty.stderr)?.[1]);
+    assert.equal(undone, Number(to) - Number(from) + 1 - Number(never) - 1, 'all that ran, less the never-run steps and the injected one');
     assert.equal(await hostState(h), before);
     const r = await h.sh(['env', 'NETSWITCH_LANES=3', BIN, '-v', 'apply', file]);
     assert.equal(r.code, 0, r.stderr);
@@ -433,6 +439,17 @@ networks:
     }
     assert.equal((await apply(h, 'networks: { timers: { remove: true } }')).code, 0);
     assert.equal(await link(h, 'timers'), undefined);
+  });
+
+  test('output to a reader that went away (EPIPE) does not stop an apply half-way', async () => {
+    const file = join(h.sb.dir, 'epipe.yaml');
+    await writeFile(file, 'networks: { epipe: { bridged: true, ipaddr: 198.18.200.1, prefix: 24 } }\n');
+    // `true` has exited before netswitch writes its first line: every write fails with EPIPE.
+    const r = await h.sh(['bash', '-c', `${BIN} -v apply ${file} 2>&1 | true; echo "rc=\${PIPESTATUS[0]}"`]);
+    assert.match(r.stdout, /rc=0/, r.stdout + r.stderr);
+    assert.deepEqual(addrs(await link(h, 'epipe')), ['198.18.200.1/24']);
+    assert.equal(await readFile(join(h.sb.stateDir, 'journal.json'), 'utf8').catch(() => 'none'), 'none');
+    assert.equal((await apply(h, 'networks: { epipe: { remove: true } }')).code, 0);
   });
 
   test('NETSWITCH_FAULT_STEP past the last step says that it injected nothing', async () => {

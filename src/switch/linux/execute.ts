@@ -26,6 +26,11 @@ export interface ExecuteResult {
    * add a second shaping filter where a delete failed.
    */
   refused?: number;
+  /**
+   * Steps before `completed` that never ran (lanes: those after the failure in a failed lane,
+   * while other lanes ran on). Undoing them would act on whatever has their names now.
+   */
+  notRun?: number[];
 }
 
 export interface ExecuteOptions {
@@ -63,14 +68,16 @@ export async function executeLinux(steps: readonly (LinuxStep | QosStep)[], opti
       firstError ??= failed[0].error;
       continue;
     }
-    // Other lanes ran on past the failure: the rollback undoes every step up to the last one
-    // any lane may have run (one that never ran is skipped by the undo), and the first failure
-    // in the plan's order is the one reported.
+    // Other lanes ran on past the failure: the rollback undoes the steps up to the last one any
+    // lane may have run, less those of failed lanes after their failure (they never ran, and
+    // their undo would act on whatever has those names now); the first failure in the plan's
+    // order is the one reported.
     const last = Math.max(...results.map((r, k) => segment.lanes[k][r.error ? r.completed : segment.lanes[k].length - 1]));
     const first = failed.reduce((a, b) => (b.at < a.at ? b : a));
-    options.log?.debug(`  ${failed.length} of ${segment.lanes.length} lanes failed; undoing steps ${stepOffset + 1}-${stepOffset + last + 1}`);
+    const notRun = results.flatMap((r, k) => (r.error ? segment.lanes[k].slice(r.completed + 1).filter((i) => i < last) : []));
+    options.log?.debug(`  ${failed.length} of ${segment.lanes.length} lanes failed; undoing what ran of steps ${stepOffset + 1}-${stepOffset + last + 1} (${notRun.length} never ran)`);
     const refused = failed.flatMap((f) => (f.refused === undefined ? [] : [f.refused]));
-    return { completed: last, error: first.error, ...(refused.length === 1 && failed.length === 1 ? { refused: refused[0] } : {}) };
+    return { completed: last, error: first.error, notRun, ...(refused.length === 1 && failed.length === 1 ? { refused: refused[0] } : {}) };
   }
   return { completed: steps.length, ...(firstError ? { error: firstError } : {}) };
 }

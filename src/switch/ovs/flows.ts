@@ -28,6 +28,8 @@ export interface FlowResult {
   error?: NetswitchError;
   /** Never set here: a failed bundle changed nothing, and undoing its first step (a flow added or deleted by its match) repeats nothing harmful. */
   refused?: number;
+  /** Never set here: flows run in order. */
+  notRun?: number[];
 }
 
 /** Runs flow steps, a bundle per run of consecutive steps on one bridge. */
