@@ -148,8 +148,13 @@ export function rolledBack(cause: NetswitchError, differences: string[]): Netswi
       context: { failed: cause.context.step },
     });
   }
+  // Only additions left: something else made them while the change ran (netswitch undoes only
+  // what it did, and makes nothing it has not planned).
+  const onlyNew = differences.every((d) => / appeared$| new: /.test(d));
   return new NetswitchError(ErrorCode.RollbackFailed, `apply failed (${cause.message}) and the rollback left differences: ${differences.join('; ')}`, {
-    hint: 'inspect the host with `netswitch show`; `netswitch apply` of the previous config repairs it',
+    hint: onlyNew
+      ? 'everything netswitch changed is undone; what is listed appeared while the change ran and is not netswitch\'s (another tool or an administrator made it): keep or remove it, then apply again'
+      : 'inspect the host with `netswitch show`; `netswitch apply` of the previous config repairs it',
     cause,
     context: { differences },
   });

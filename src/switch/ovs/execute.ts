@@ -2,6 +2,7 @@
 // change), then waiting for ovs-vswitchd to apply it (next_cfg/cur_cfg) and checking that
 // every interface it touched came up without an error. QoS and Queue rows are root tables (OVSDB
 // keeps them when nothing refers to them): netswitch deletes its own with the port that had them.
+import { existsSync } from 'node:fs';
 import { ErrorCode, NetswitchError, isNetswitchError } from '../../model/errors.ts';
 import {
   type Atom,
@@ -103,6 +104,15 @@ async function dropLeftoverQdiscs(steps: readonly OvsStep[]): Promise<void> {
 }
 
 /**
+ * Whether a device of that name is a tun/tap device (has tun_flags): ovs-vswitchd's, for an
+ * internal port's name. Anything else of that name (a device someone made while the port was
+ * going, or after) is not OVS's, and is left alone.
+ */
+function isTap(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}/tun_flags`);
+}
+
+/**
  * On the userspace datapath an internal port is a tap device, and ovs-vswitchd deletes the taps
  * of removed ports one by one (~20 ms each: 20 s for a thousand networks). The removal is
  * committed by now; deleting those devices in one group delete first makes it ~13x faster
@@ -113,7 +123,7 @@ async function dropUserspaceTaps(steps: readonly OvsStep[], state: OvsState): Pr
   for (const step of steps) {
     const removed = step.op === 'ovs.br.del' ? { bridge: step.bridge.name, ports: [{ name: step.bridge.name, interfaces: [{ name: step.bridge.name, type: 'internal' }] }, ...Object.values(step.bridge.ports)] } : step.op === 'ovs.port.del' ? { bridge: step.bridge, ports: [step.port] } : undefined;
     if (!removed || state.bridges[removed.bridge]?.datapath !== 'netdev') continue;
-    for (const p of removed.ports) for (const i of p.interfaces) if (i.type === 'internal') taps.push(i.name);
+    for (const p of removed.ports) for (const i of p.interfaces) if (i.type === 'internal' && isTap(i.name)) taps.push(i.name);
   }
   if (taps.length < 2) return;
   const group = String(2 ** 20 + Math.floor(Math.random() * (2 ** 31 - 2 ** 20)));
