@@ -250,6 +250,8 @@ async function warnAboutJournal(stateDir: string) {
   const journal = await readJournal(new StateDir(stateDir));
   if (journal?.state === 'pending') {
     process.stderr.write(`warning: a change is pending until ${new Date(journal.deadline ?? 0).toISOString()}: \`netswitch commit\` keeps it, \`netswitch rollback\` undoes it\n`);
+  } else if (journal && journal.pid !== process.pid && (await import('../sys/process.ts')).liveProcess(journal.pid)) {
+    process.stderr.write(`warning: an apply is running (pid ${journal.pid}, started ${journal.startedAt}): what this shows may be half-way through it\n`);
   } else if (journal) {
     process.stderr.write(`warning: an apply was interrupted (pid ${journal.pid}, started ${journal.startedAt}): the host may be half changed; \`netswitch rollback\` restores it (the next apply or restore does so first)\n`);
   }

@@ -160,6 +160,8 @@ networks:
     const half = Math.ceil(plan.length / 2);
     const crashed = await withEnv(h, { NETSWITCH_CRASH_STEP: String(half) }, ['apply'], change);
     assert.notEqual(crashed.code, 0, `killed at step ${half}`);
+    // Its process is gone: `show` says the apply was interrupted (not that one is running).
+    assert.match((await h.cli(['show'])).stderr, /warning: an apply was interrupted \(pid \d+/);
     const r = await apply(h, change);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /recovering from an interrupted apply/);
