@@ -8,6 +8,7 @@
 import { BRIDGE_OPTIONS } from '../model/bridge-options.ts';
 import { OVS_DATAPATH_DEVICES } from '../model/ovs.ts';
 import type { Link, Snapshot } from '../model/snapshot.ts';
+import { portMasters } from '../plan/layout.ts';
 import { sameQos as sameOvsQos } from '../plan/ovs.ts';
 import { flowKey } from '../plan/ovs-flows.ts';
 import { sameQos } from '../qos/hfsc.ts';
@@ -72,6 +73,10 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
   // An OVS bridge's own port has no mtu_request from netswitch: ovs-vswitchd gives it the
   // smallest MTU of the bridge's other ports, and keeps a larger one it once had.
   const ovsBridges = new Set([...Object.keys(a.ovs?.layout.bridges ?? {}), ...Object.keys(b.ovs?.layout.bridges ?? {})]);
+  // A bridge without ports has a random MAC no neighbour knows (a rollback re-creates it
+  // without one: layoutFromSnapshot).
+  const [mastersA, mastersB] = [portMasters(a), portMasters(b)];
+  const portless = (l: Link, masters: Set<string>) => l.kind === 'bridge' && !masters.has(l.name);
   for (const name of [...names].sort()) {
     if (OVS_DATAPATH_DEVICES.has(name)) continue; // re-made by ovs-vswitchd with a new MAC when a rollback re-creates the first bridge
     const la = a.links[name];
@@ -84,7 +89,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
       const macIsTheBonds = bondOwnsSlaveMac(a, la) || bondOwnsSlaveMac(b, lb);
       for (const key of Object.keys(da) as (keyof LinkDigest)[]) {
         if (key === 'mtu' && ovsBridges.has(name)) continue;
-        if (key === 'mac' && macIsTheBonds) continue;
+        if (key === 'mac' && (macIsTheBonds || (portless(la, mastersA) && portless(lb, mastersB)))) continue;
         if (key === 'info') {
           const keys = new Set([...Object.keys(da.info), ...Object.keys(db.info)]);
           for (const k of keys) {

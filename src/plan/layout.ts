@@ -274,9 +274,14 @@ export function layoutFromSnapshot(
   dhcpDevs: ReadonlySet<string> = new Set(),
 ): Layout {
   const links: Record<string, LinkSpec> = {};
+  const masters = portMasters(snapshot);
   for (const name of names) {
     const link = snapshot.links[name];
     if (link) links[name] = specFromLink(link);
+    // A bridge without ports is re-created (the undo of its deletion) without its MAC: the
+    // kernel gives an empty bridge made with an address no carrier (no IPv6 link-local
+    // address, its routes linkdown), and its random MAC is known to no neighbour (it has none).
+    if (link?.kind === 'bridge' && !masters.has(name)) delete links[name].mac;
     const conf = snapshot.ipv6conf?.[name];
     if (link && conf) links[name].ipv6conf = conf;
   }
@@ -295,6 +300,13 @@ export function layoutFromSnapshot(
     .filter((r) => r.priority === SOURCE_RULE_PRIORITY && r.src !== undefined)
     .map((r) => ({ family: r.family, priority: r.priority, src: r.src as string, table: r.table }));
   return { links, routes, rules, dhcp: [...(snapshot.dhcp ?? [])], nameservers: [...snapshot.nameservers], foreignRoutes };
+}
+
+/** The devices that are some link's master (bridges and bonds with ports). */
+export function portMasters(snapshot: Snapshot): Set<string> {
+  const masters = new Set<string>();
+  for (const l of Object.values(snapshot.links)) if (l.master !== undefined) masters.add(l.master);
+  return masters;
 }
 
 export function specFromLink(link: Link): LinkSpec {

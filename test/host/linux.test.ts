@@ -452,6 +452,23 @@ networks:
     assert.equal((await apply(h, 'networks: { epipe: { remove: true } }')).code, 0);
   });
 
+  test('a port-less bridge whose removal is rolled back comes back with carrier', async () => {
+    assert.equal((await apply(h, 'networks: { lonely: { bridged: true, ipaddr: 198.18.210.1, prefix: 24 } }')).code, 0);
+    const before = await hostState(h);
+    const removal = 'networks: { lonely: { remove: true } }\n';
+    const plan = JSON.parse((await h.cli(['-o', 'json', 'plan', '-'], { input: removal })).stdout).steps;
+    const file = join(h.sb.dir, 'lonely-removal.yaml');
+    await writeFile(file, removal);
+    const r = await h.sh(['env', `NETSWITCH_FAULT_STEP=${plan.length}`, BIN, 'apply', file]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(await hostState(h), before);
+    // Re-created with the address it had, an empty bridge would stay NO-CARRIER (no IPv6
+    // link-local address, its routes linkdown).
+    const bridge = await link(h, 'lonely');
+    assert.ok(!bridge.flags.includes('NO-CARRIER'), JSON.stringify(bridge.flags));
+    assert.equal((await apply(h, removal)).code, 0);
+  });
+
   test('NETSWITCH_FAULT_STEP past the last step says that it injected nothing', async () => {
     const file = join(h.sb.dir, 'fault-past.yaml');
     await writeFile(file, 'networks: { pastend: { bridged: true } }\n');

@@ -15,6 +15,9 @@ const VOLATILE = /timer|^root_|^bridge_id|^topology_change|active_slave|ad_info/
 const OVS_DATAPATH = new Set(['ovs-system', 'ovs-netdev']);
 
 export function configuredLinks(links: readonly Json[]): Json[] {
+  // A bridge without ports has a random MAC that no neighbour knows: not configuration (a
+  // rollback re-creates such a bridge without one, so that it has carrier).
+  const masters = new Set(links.map((l) => l.master).filter((m) => m !== undefined));
   return links
     .filter((l) => !OVS_DATAPATH.has(l.ifname))
     .map((l) => ({
@@ -22,7 +25,7 @@ export function configuredLinks(links: readonly Json[]): Json[] {
       kind: l.linkinfo?.info_kind ?? '',
       master: l.master ?? null,
       mtu: l.mtu,
-      mac: l.address,
+      mac: l.linkinfo?.info_kind === 'bridge' && !masters.has(l.ifname) ? '(port-less bridge)' : l.address,
       up: l.flags.includes('UP'),
       info: Object.fromEntries(Object.entries(l.linkinfo?.info_data ?? {}).filter(([k]) => !VOLATILE.test(k))),
       addrs: (l.addr_info ?? []).filter((a: Json) => a.scope !== 'link').map((a: Json) => `${a.local}/${a.prefixlen}`).sort(),
