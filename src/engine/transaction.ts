@@ -206,7 +206,14 @@ export async function commitPending(state: StateDir, log: Log): Promise<Journal>
   const unlock = await state.lock();
   try {
     const journal = await recover(state, log, { allowPending: true });
-    if (!journal) throw new NetswitchError(ErrorCode.Invalid, 'there is no pending change to commit', { hint: 'a change is pending after `netswitch apply --no-commit` or a request with connectivityCheck: true' });
+    if (!journal) {
+      // The usual reason: its deadline passed, and it was rolled back (the status says so).
+      const status = await state.readJson<{ Failed?: { message: string } } | undefined>('status.json', undefined).catch(() => undefined);
+      const late = status?.Failed?.message.includes('not committed in time') ? ` (${status.Failed.message})` : '';
+      throw new NetswitchError(ErrorCode.Invalid, `there is no pending change to commit${late}`, {
+        hint: late ? 'apply the change again, and commit it before its deadline (--timeout sets how long it waits)' : 'a change is pending after `netswitch apply --no-commit` or a request with connectivityCheck: true',
+      });
+    }
     await commitConfig(state, journal.desired, journal.previous, journal.commitOnSuccess);
     await state.writeJson('status.json', { Success: { message: `committed ${journal.steps.length} steps` } });
     log.debug(`committed the change of ${journal.startedAt}`);

@@ -49,8 +49,11 @@ export function digestLink(l: Link): LinkDigest {
   };
 }
 
+/** A route as `ip route` words (every field labelled: one string per route, and readable in a difference). */
 function routeKey(r: Snapshot['routes'][number]): string {
-  return [r.family, r.table, r.type ?? 'unicast', r.dst, r.gateway ?? '', r.dev ?? '', r.protocol ?? '', r.scope ?? '', r.metric ?? '', r.prefsrc ?? ''].join(' ');
+  const words = [`IPv${r.family}`, r.type && r.type !== 'unicast' ? r.type : '', r.dst, r.gateway ? `via ${r.gateway}` : '', r.dev ? `dev ${r.dev}` : '', `table ${r.table}`];
+  words.push(r.protocol ? `proto ${r.protocol}` : '', r.scope ? `scope ${r.scope}` : '', r.metric !== undefined ? `metric ${r.metric}` : '', r.prefsrc ? `src ${r.prefsrc}` : '');
+  return words.filter(Boolean).join(' ');
 }
 
 /**
@@ -62,8 +65,9 @@ function configuredRoutes(s: Snapshot): Snapshot['routes'] {
   return s.routes.filter((r) => r.protocol !== 'kernel' && r.protocol !== 'ra' && r.table !== 'local');
 }
 
+/** A rule as `ip rule` words. */
 function ruleKey(r: Snapshot['rules'][number]): string {
-  return [r.family, r.priority, r.src ?? 'all', r.iif ?? '', r.table].join(' ');
+  return `IPv${r.family} priority ${r.priority} from ${r.src ?? 'all'}${r.iif ? ` iif ${r.iif}` : ''} lookup ${r.table}`;
 }
 
 /** Every difference between two snapshots, one sentence each; empty when they are the same. */

@@ -50,6 +50,14 @@ export function canonicalizeLenient(input: unknown): { request: ChangeRequest; i
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw invalid([{ path: '(request)', message: 'the request must be a mapping with networks, bondings and options', hint: 'see examples/ for the format' }]);
   }
+  // A network or bond given as null is neither an entry nor a removal: said, not dropped.
+  for (const kind of ['networks', 'bondings'] as const) {
+    const entries = (input as Record<string, unknown>)[kind];
+    if (typeof entries !== 'object' || entries === null) continue;
+    for (const [name, value] of Object.entries(entries)) {
+      if (value === null) issues.push({ path: `${kind}.${name}`, message: `null is not a ${kind === 'networks' ? 'network' : 'bond'}: it neither sets nor removes ${name}`, hint: hintFor(`${kind}.${name}`) });
+    }
+  }
   // JSON null for an optional field means the field is absent (VDSM's and nmstate's clients
   // send nulls): dropped here, at every level of mappings, before the schema sees them.
   const req = withoutNulls(input) as Record<string, unknown>;
@@ -157,7 +165,7 @@ function isRemovalInput(value: unknown, path: string, issues: Issue[]): boolean 
 function checkName(schema: z.ZodType, name: string, path: string, issues: Issue[]): boolean {
   const r = schema.safeParse(name);
   if (r.success) return true;
-  issues.push({ path, message: r.error.issues[0].message, hint: hintFor(path) });
+  issues.push({ path, message: r.error.issues[0].message, hint: hintFor(path, 'name') });
   return false;
 }
 

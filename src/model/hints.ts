@@ -33,12 +33,16 @@ const FIELD_HINTS: Record<string, string> = {
   remove: 'use remove: true alone to remove the entry',
 };
 
-export function hintFor(path: string, kind?: 'unknown'): string {
+/** The hint for a problem at PATH: with a field (unknown: its name), or with an entry's name. */
+export function hintFor(path: string, kind?: 'unknown' | 'name'): string {
   const parts = path.split('.');
   const field = parts[parts.length - 1];
   if (kind === 'unknown') return `remove "${field}" or check its spelling against STATE-FORMAT (netswitch schema lists every field)`;
-  if (parts.length === 2 && parts[0] === 'networks') return 'a network name is 1-15 characters of letters, digits, _ . - not starting with -';
-  if (parts.length === 2 && parts[0] === 'bondings') return 'a bond name is "bond" followed by letters, digits or _, e.g. bond0';
+  if (kind === 'name' && parts[0] === 'networks') return 'a network name is 1-15 characters of letters, digits, _ . - not starting with -';
+  if (kind === 'name' && parts[0] === 'bondings') return 'a bond name is "bond" followed by letters, digits or _, e.g. bond0';
+  // The entry itself is not a mapping of fields.
+  if (parts.length === 2 && parts[0] === 'networks') return `give the network's fields, e.g. ${field}: { nic: eth1, vlan: 100 }, or ${field}: { remove: true } to remove it`;
+  if (parts.length === 2 && parts[0] === 'bondings') return `give the bond's fields, e.g. ${field}: { nics: [eth1, eth2] }, or ${field}: { remove: true } to remove it`;
   if (/^\d+$/.test(field) && parts.length > 1) return FIELD_HINTS[parts[parts.length - 2]] ?? 'check the value';
   return FIELD_HINTS[field] ?? 'check the value against the format in README';
 }

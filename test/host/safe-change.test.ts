@@ -84,6 +84,9 @@ describe('safe change: connectivity check, commit/rollback, persistence, crash r
     assert.ok(await until(async () => (await hostState(h)) === before, 15), 'rolled back to the identical host after the timeout');
     const show = JSON.parse((await h.cli(['-o', 'json', 'show'])).stdout);
     assert.match(show.setupStatus.Failed.message, /not committed in time/);
+    const late = await h.cli(['commit']);
+    assert.equal(late.code, 2);
+    assert.match(late.stderr, /there is no pending change to commit \(change of .* rolled back: not committed in time\)/);
   });
 
   test('confirm mode: `netswitch commit` keeps the change', async () => {

@@ -54,4 +54,13 @@ describe('diffSnapshots (the rollback proof)', () => {
     assert.deepEqual(diffSnapshots(withOvs({ 'br-bond0': 1500, vm1: 1600 }), withOvs({ 'br-bond0': 1600, vm1: 1600 })), []);
     assert.deepEqual(diffSnapshots(withOvs({ 'br-bond0': 1500, vm1: 1600 }), withOvs({ 'br-bond0': 1500, vm1: 1500 })), ['link vm1 mtu: 1600 -> 1500']);
   });
+
+  it('says a route or rule that differs in ip words', () => {
+    const route = { family: 4 as const, dst: '198.51.100.0/24', dev: 'eth2', table: '30120550', protocol: 'static', metric: 10 };
+    const rule = { family: 4 as const, priority: 32000, src: '198.51.100.0/24', table: '30120550' };
+    assert.deepEqual(diffSnapshots(snapshot(), { ...snapshot(), routes: [route], rules: [rule] }), [
+      'route new: IPv4 198.51.100.0/24 dev eth2 table 30120550 proto static metric 10',
+      'rule new: IPv4 priority 32000 from 198.51.100.0/24 lookup 30120550',
+    ]);
+  });
 });

@@ -269,4 +269,14 @@ describe('canonicalizeLenient', () => {
     const { issues } = canonicalizeLenient({ networks: { n: { mtu: 67, ipv6addr: '2001:db8::10' } } });
     assert.deepEqual(issues.map((i) => i.path).sort(), ['networks.n.ipv6addr', 'networks.n.mtu']);
   });
+  it('a network or bond given as null, or as a string, is refused with a hint on the entry, not on its name', () => {
+    const { issues } = canonicalizeLenient({ networks: { gone: null, str: 'eth3', 'bad name!': {} }, bondings: { bond9: null } });
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
+    assert.match(byPath['networks.gone'].message, /null is not a network/);
+    assert.match(byPath['networks.gone'].hint, /gone: \{ remove: true \}/);
+    assert.match(byPath['bondings.bond9'].message, /null is not a bond/);
+    assert.match(byPath['networks.str'].hint, /give the network's fields/);
+    assert.match(byPath['networks.bad name!'].hint, /a network name is 1-15 characters/);
+  });
 });
+

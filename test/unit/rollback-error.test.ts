@@ -9,7 +9,7 @@ const cause = new NetswitchError(ErrorCode.Command, 'step 3 (create bridge vmnet
 
 test('a proven rollback is RolledBack; differences make it RollbackFailed, with a hint that fits them', () => {
   assert.equal(rolledBack(cause, []).code, ErrorCode.RolledBack);
-  const appeared = rolledBack(cause, ['link o0199 appeared', 'rule new: 4 32000 198.51.100.0/24 30120550']);
+  const appeared = rolledBack(cause, ['link o0199 appeared', 'rule new: IPv4 priority 32000 from 198.51.100.0/24 lookup 30120550']);
   assert.equal(appeared.code, ErrorCode.RollbackFailed);
   assert.match(appeared.hint ?? '', /everything netswitch changed is undone; what is listed appeared while the change ran/);
   const changed = rolledBack(cause, ['link vmnet disappeared']);
