@@ -71,8 +71,8 @@ export const boolField = z
   .pipe(z.boolean());
 
 /** One boolean value, in any spelling boolField takes (remove: true marks a removal, remove: false does not). */
-function boolConst<B extends boolean>(b: B) {
-  return z.union([z.literal(b), z.string().regex(anyCase(b ? TRUE_WORDS : FALSE_WORDS)).transform((): B => b)], expected(String(b)));
+function boolConst<B extends boolean>(b: B, said = String(b)) {
+  return z.union([z.literal(b), z.string().regex(anyCase(b ? TRUE_WORDS : FALSE_WORDS)).transform((): B => b)], expected(said));
 }
 
 /** VALUE as a boolean field reads it, or undefined if it is no boolean. */
@@ -195,7 +195,7 @@ export const networkAttrs = z.strictObject({
     })
     .optional(),
   blockingdhcp: boolField.optional(),
-  remove: boolConst(false).optional(),
+  remove: boolConst(false, 'true or false').optional(), // a true one is a removal
 });
 export type NetworkAttrs = z.infer<typeof networkAttrs>;
 
@@ -206,7 +206,7 @@ export const bondAttrs = z.strictObject({
   options: z.string().optional(),
   switch: switchType.optional(),
   hwaddr: macAddress.optional(),
-  remove: boolConst(false).optional(),
+  remove: boolConst(false, 'true or false').optional(), // a true one is a removal
 });
 export type BondAttrs = z.infer<typeof bondAttrs>;
 

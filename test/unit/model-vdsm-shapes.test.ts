@@ -48,7 +48,7 @@ describe('finding 7: the field test\'s requests, as VDSM reads them', () => {
   it('remove: "yes" is refused (VDSM\'s tobool would read it as false, silently)', () => {
     const issue = refused({ networks: { v1: { nic: 'eth1', remove: 'yes' } } });
     assert.equal(issue.path, 'networks.v1.remove');
-    assert.equal(issue.message, 'expected false, got "yes"');
+    assert.equal(issue.message, 'expected true or false, got "yes"');
   });
   it('vlan: "" is no VLAN', () => {
     assert.equal('vlan' in net({ nic: 'eth1', vlan: '' }), false);
