@@ -87,12 +87,11 @@ async function runOvs(group: OvsStep[], faultAt: number | undefined, options: Ru
     return { completed: group.length };
   } catch (e) {
     const error = isNetswitchError(e) ? e : new NetswitchError(ErrorCode.Ovsdb, (e as Error).message, { cause: e });
-    // A refused transaction changed nothing; an interface error comes after it committed. One
-    // the server answered with an error is known to have changed nothing (not even its first
-    // step is undone); one lost with the connection may have, so its first step is.
-    const committed = error.code !== ErrorCode.Ovsdb || /refused interfaces/.test(error.message);
-    if (committed) return { completed: group.length - 1, error };
-    return typeof error.context.error === 'string' ? { completed: 0, error, refused: 0 } : { completed: 0, error };
+    // A transaction the server refused changed nothing (not even its first step is undone);
+    // any other failure may come after it committed (an interface error, a lost connection, a
+    // check), and it is all or nothing: the whole group is undone (tolerantly).
+    if (error.context.transaction === 'refused') return { completed: 0, error, refused: 0 };
+    return { completed: group.length - 1, error };
   }
 }
 

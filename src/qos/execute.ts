@@ -15,7 +15,8 @@ export async function executeTc(steps: readonly QosStep[], options: { force?: bo
     .join('; ');
   if (options.force) return { completed: steps.length, error: new NetswitchError(ErrorCode.Command, `tc -batch: ${why}`) };
   const m = /Command failed -:(\d+)/.exec(result.stderr);
-  const failed = stepOfLine[m ? Number(m[1]) - 1 : 0] ?? 0;
+  // No line named (tc killed, or stopped on a line it could not parse): any step may have run.
+  const failed = m ? (stepOfLine[Number(m[1]) - 1] ?? 0) : steps.length - 1;
   const step = steps[failed];
   // One tc command is one request: refused, it changed nothing (see ExecuteResult.refused).
   const whole = m !== null && stepOfLine.filter((s) => s === failed).length === 1;

@@ -9,7 +9,11 @@ import { inSubnet, ipv4ToInt, ipv6Subnet } from '../model/ip.ts';
 /** IPv6's minimum link MTU (RFC 8200): the kernel removes IPv6 from a device below it. */
 export const IPV6_MIN_MTU = 1280;
 
-export function addressIssues(config: Config): Issue[] {
+/**
+ * NAMED: the networks the request names (their own addresses are checked; a network applied
+ * earlier that the kernel took is not refused now, or it would block every later apply).
+ */
+export function addressIssues(config: Config, named?: ReadonlySet<string>): Issue[] {
   const issues: Issue[] = [];
   const holders = new Map<string, string>();
   const claim = (key: string, shown: string, name: string, field: string) => {
@@ -18,7 +22,7 @@ export function addressIssues(config: Config): Issue[] {
     else issues.push({ path: `networks.${name}.${field}`, message: `${shown} is also the address of network ${other}`, hint: `give each network an address of its own (or remove it from network ${other})` });
   };
   for (const [name, net] of Object.entries(config.networks)) {
-    issues.push(...hostAddressIssues(net, `networks.${name}`));
+    if (!named || named.has(name)) issues.push(...hostAddressIssues(net, `networks.${name}`));
     if (net.ipaddr !== undefined) claim(`4/${net.ipaddr}`, net.ipaddr, name, 'ipaddr');
     if (net.ipv6addr !== undefined) {
       const addr = net.ipv6addr.split('/')[0];

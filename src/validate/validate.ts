@@ -68,7 +68,7 @@ export function validateConfig(config: Config, ctx: ValidateContext): Issue[] {
   }
   checkRstp();
   issues.push(...ovsBridgeIssues(config, ctx.named?.networks));
-  issues.push(...addressIssues(config));
+  issues.push(...addressIssues(config, ctx.named?.networks));
   issues.push(...nameClashes(config, ctx));
 
   // One switch type for the whole host.

@@ -183,6 +183,10 @@ describe('validateConfig: one refusal per rule', () => {
     assert.deepEqual(v4('10.1.1.1', 31), []);
     assert.deepEqual(v4('10.1.1.0', 32), []);
     assert.deepEqual(v4('10.1.1.1', 30, '10.1.1.2'), []);
+    // Only the networks a request names: one applied earlier does not block later applies.
+    const earlier = config({ networks: { old: { nic: 'eth1', ipaddr: '10.1.0.0', prefix: 16 }, n: { nic: 'eth2' } } });
+    assert.deepEqual(check(earlier, { named: { networks: new Set(['n']), bondings: new Set() } }), []);
+    refusedOnce(check(earlier, { named: { networks: new Set(['old']), bondings: new Set() } }), 'networks.old.ipaddr', /network address/);
   });
   it('an unknown or read-only bridge option', () => {
     refusedOnce(check(config({ networks: { n: { nic: 'eth1', custom: { bridge_opts: 'forward_delay=0 fwd_delay=0' } } } })), 'networks.n.custom.bridge_opts', /unknown or read-only bridge option "fwd_delay"/);

@@ -301,7 +301,10 @@ async function ipBatch(steps: readonly LinuxStep[], family: 6 | undefined, optio
   }
   const failed = stepOfLine[failedLine] ?? 0;
   const step = steps[failed];
-  const refused = /Command failed -:\d+/.test(result.stderr) && stepOfLine.filter((s) => s === failed).length === 1 ? { refused: failed } : {};
+  // One request is all or nothing, except a bridge's or bond's options: the kernel sets them
+  // one after another and keeps those before the one it refuses.
+  const partial = (step.op === 'bridge.set' || step.op === 'bond.set') && Object.keys(step.to).length > 1;
+  const refused = /Command failed -:\d+/.test(result.stderr) && !partial && stepOfLine.filter((s) => s === failed).length === 1 ? { refused: failed } : {};
   if (failed === options.faultAt) {
     return { completed: failed, error: new NetswitchError(ErrorCode.Command, `step ${number(failed)} (${describeStep(step)}) failed: refused by a fault injected with NETSWITCH_FAULT_STEP`, { context: { step } }) };
   }

@@ -54,7 +54,10 @@ export async function executeOvs(client: OvsdbClient, steps: readonly OvsStep[],
     results = await client.transact(DB, ops.ops, { comment: `netswitch: ${steps.length} changes` });
   } catch (e) {
     if (isNetswitchError(e)) {
-      throw new NetswitchError(ErrorCode.Ovsdb, `the OVS transaction was refused: ${e.message}`, { hint: e.hint, cause: e, context: { ...e.context } });
+      // Answered with an error: the transaction changed nothing. Otherwise (the connection lost)
+      // it may or may not have committed.
+      const answered = typeof e.context.error === 'string';
+      throw new NetswitchError(ErrorCode.Ovsdb, `the OVS transaction was refused: ${e.message}`, { hint: e.hint, cause: e, context: { ...e.context, transaction: answered ? 'refused' : 'unknown' } });
     }
     throw e;
   }

@@ -8,7 +8,7 @@ export function ovsdbTarget(): OvsdbTarget {
 }
 
 export function defaultDatapath(): string {
-  return process.env.NETSWITCH_OVS_DATAPATH ?? 'system';
+  return process.env.NETSWITCH_OVS_DATAPATH || 'system'; // '' is OVS's spelling of system
 }
 
 /**
