@@ -21,7 +21,7 @@ interface Common {
 
 const VERSION = pkg.version;
 
-// A reader that goes away (a dropped ssh session, `| head`) must not kill a change half-way:
+// A reader that goes away (`| head`, a pager quit) must not kill a change half-way:
 // writes to a closed stdout or stderr fail with EPIPE, and are dropped; the apply goes on to
 // its commit or rollback (its log file keeps the record).
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
