@@ -27,10 +27,10 @@ export interface ApplyResult {
   timings: Record<string, number>;
 }
 
-/** Applies a request (a delta, or the whole config with `replace`) as one transaction. */
 /** How every step failed by NETSWITCH_FAULT_STEP says so (switch executors). */
 const INJECTED = /refused by a fault injected with NETSWITCH_FAULT_STEP/;
 
+/** Applies a request (a delta, or the whole config with `replace`) as one transaction. */
 export async function applyChange(input: unknown, options: EngineOptions): Promise<ApplyResult> {
   const state = new StateDir(options.stateDir);
   try {
